@@ -1,0 +1,98 @@
+/**
+ * Builds reprise.cache from options and environment variables (the option wins over the variable):
+ * redisUrl [REDIS_URL] or an injected ioredis client, keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
+ * Without Redis the cache runs in memory; with Redis it starts at once in memory and moves to Redis when connected.
+ */
+import { createRedisClient, duplicateForSubscriber, parseRedisUrl, type RedisClient } from '../redis/connection.js';
+import { RedisGateway } from '../redis/gateway.js';
+import type { CircuitBreakerOptions } from '../redis/circuit-breaker.js';
+import { consoleLogger, type Logger } from '../logger.js';
+import { resolveTtls, type CacheCategory } from './categories.js';
+import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
+import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
+import { RepriseCache } from './reprise-cache.js';
+
+export interface CacheOptions {
+  /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
+  redisUrl?: string;
+  /** An existing ioredis Redis or Cluster; reprise never closes it. */
+  redis?: RedisClient;
+  /** Prefix of every key reprise writes. [REPRISE_KEY_PREFIX], default `reprise:` */
+  keyPrefix?: string;
+  memory?: MemoryTierOptions;
+  /** Seconds per category. [REPRISE_TTL_<CATEGORY>] */
+  ttls?: Partial<Record<CacheCategory, number>>;
+  /** Deadline of one Redis command before the call is answered from memory (default 50 ms). */
+  redisCommandTimeoutMs?: number;
+  /** Deadline for opening a connection (default 2000 ms). */
+  redisConnectTimeoutMs?: number;
+  circuitBreaker?: CircuitBreakerOptions;
+  /** Word overlap needed for `similar` workflow artifacts (default 0.5). */
+  similarityThreshold?: number;
+  logger?: Logger;
+  /** Where environment variables are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CacheParts {
+  cache: RepriseCache;
+  gateway: RedisGateway;
+  connectTimeoutMs: number;
+}
+
+/**
+ * Creates the cache and waits up to `redisConnectTimeoutMs` for Redis. If Redis is not there yet the cache
+ * serves from memory and moves to Redis by itself once it connects.
+ */
+export async function createCache(options: CacheOptions = {}): Promise<RepriseCache> {
+  const { cache, gateway, connectTimeoutMs } = createCacheParts(options);
+  await gateway.waitUntilReady(connectTimeoutMs);
+  return cache;
+}
+
+/** The cache and the Redis gateway it shares with the registry and the mood warmer, without waiting for Redis. */
+export function createCacheParts(options: CacheOptions = {}): CacheParts {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? consoleLogger;
+  const keyPrefix = validateKeyPrefix(options.keyPrefix ?? nonEmpty(env.REPRISE_KEY_PREFIX) ?? DEFAULT_KEY_PREFIX);
+  const ttls = resolveTtls(options.ttls ?? {}, env);
+  const commandTimeoutMs = positive(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
+  const connectTimeoutMs = positive(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
+  const memory = new MemoryTier(options.memory);
+
+  const redisUrl = options.redisUrl ?? nonEmpty(env.REDIS_URL);
+  if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
+  const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
+  const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs }) : null);
+
+  const gateway = new RedisGateway({
+    client,
+    owned: !options.redis,
+    commandTimeoutMs,
+    ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
+    logger,
+    secrets: parsed?.password ? [parsed.password] : [],
+  });
+  if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
+  else if (!client) logger.info('cache: no Redis configured, memory only');
+
+  const cache = new RepriseCache({
+    keyPrefix,
+    ttls,
+    memory,
+    gateway,
+    subscriber: client ? duplicateForSubscriber(client) : null,
+    logger,
+    ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
+  });
+  return { cache, gateway, connectTimeoutMs };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}

@@ -1,0 +1,101 @@
+/**
+ * Keeps the memory tiers of every worker honest: a write, delete or invalidation is published on one Redis channel
+ * and every other instance drops its own copy. When the subscription was interrupted, messages may have been missed,
+ * so the receiver drops its whole memory tier on reconnect rather than serve stale entries.
+ */
+import type { RedisClient } from '../redis/connection.js';
+import type { RedisGateway } from '../redis/gateway.js';
+import { quitOrDisconnect } from '../redis/gateway.js';
+import type { Logger } from '../logger.js';
+
+export interface Invalidation {
+  /** Exact keys to drop. */
+  keys?: string[];
+  /** Drop every key starting with one of these. */
+  prefixes?: string[];
+}
+
+interface Message extends Invalidation {
+  origin: string;
+}
+
+export interface InvalidationBusOptions {
+  gateway: RedisGateway;
+  /** A dedicated connection for SUBSCRIBE (reprise owns and closes it). */
+  subscriber: RedisClient | null;
+  channel: string;
+  /** Only keys under this prefix are ever dropped on another instance's word. */
+  keyPrefix: string;
+  instanceId: string;
+  logger: Logger;
+  onInvalidation: (invalidation: Invalidation) => void;
+  /** Called when the subscription resumes after an interruption. */
+  onResync: () => void;
+}
+
+export class InvalidationBus {
+  private readonly options: InvalidationBusOptions;
+  private subscribedBefore = false;
+  private received = 0;
+  private published = 0;
+
+  constructor(options: InvalidationBusOptions) {
+    this.options = options;
+    const subscriber = options.subscriber;
+    if (!subscriber) return;
+    subscriber.on('error', (error: Error) => options.logger.debug(`invalidation subscriber: ${options.gateway.redact(error.message)}`));
+    subscriber.on('message', (channel: string, text: string) => {
+      if (channel === options.channel) this.receive(text);
+    });
+    subscriber.on('ready', () => {
+      // ioredis resubscribes by itself; a second 'ready' means a gap in which messages may have been lost.
+      if (this.subscribedBefore) options.onResync();
+      this.subscribedBefore = true;
+    });
+    subscriber.subscribe(options.channel).catch((error: Error) => {
+      options.logger.warn(`could not subscribe to invalidations: ${options.gateway.redact(error.message)}`);
+    });
+  }
+
+  /** Tells the other instances; a failure is counted by the gateway and never reaches the caller. */
+  async publish(invalidation: Invalidation): Promise<void> {
+    if (!this.options.subscriber) return;
+    const message: Message = { origin: this.options.instanceId, ...invalidation };
+    const text = JSON.stringify(message);
+    const sent = await this.options.gateway.run('publish', (client) => client.publish(this.options.channel, text), null);
+    if (sent !== null) this.published += 1;
+  }
+
+  stats(): { published: number; received: number } {
+    return { published: this.published, received: this.received };
+  }
+
+  async close(): Promise<void> {
+    if (this.options.subscriber) await quitOrDisconnect(this.options.subscriber);
+  }
+
+  private receive(text: string): void {
+    const message = parseMessage(text);
+    if (!message || message.origin === this.options.instanceId) return;
+    const ours = (key: string) => key.startsWith(this.options.keyPrefix);
+    const keys = message.keys?.filter(ours);
+    const prefixes = message.prefixes?.filter(ours);
+    this.received += 1;
+    this.options.onInvalidation({ ...(keys?.length ? { keys } : {}), ...(prefixes?.length ? { prefixes } : {}) });
+  }
+}
+
+/** Accepts only the exact shape reprise publishes; anything else on the channel is ignored. */
+function parseMessage(text: string): Message | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null) return null;
+  const { origin, keys, prefixes } = data as Record<string, unknown>;
+  const stringList = (value: unknown) => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+  if (typeof origin !== 'string' || !stringList(keys) || !stringList(prefixes)) return null;
+  return { origin, keys: keys as string[] | undefined, prefixes: prefixes as string[] | undefined };
+}

@@ -1,0 +1,94 @@
+/**
+ * The in-process tier: lru-cache bounded by entry count and optionally by bytes, each entry with its own TTL.
+ * Values are kept as live objects so a hit costs one map lookup; callers treat cached values as read-only.
+ */
+import { LRUCache } from 'lru-cache';
+
+export interface MemoryTierOptions {
+  /** Most entries kept (default 1000). */
+  maxEntries?: number;
+  /** Most bytes kept, measured as the serialized size of each value. Unbounded when unset. */
+  maxBytes?: number;
+  /** How often expired entries are swept out even if nobody reads them (default 60 s). */
+  purgeIntervalMs?: number;
+}
+
+/** lru-cache cannot hold null, a value callers may legitimately cache. */
+const CACHED_NULL = Symbol('reprise.cached-null');
+
+type Stored = NonNullable<unknown> | typeof CACHED_NULL;
+
+export class MemoryTier {
+  readonly maxEntries: number;
+  readonly maxBytes: number | undefined;
+  private readonly lru: LRUCache<string, Stored>;
+  private readonly purgeTimer: NodeJS.Timeout;
+
+  constructor(options: MemoryTierOptions = {}) {
+    this.maxEntries = positiveInteger(options.maxEntries ?? 1_000, 'memory.maxEntries');
+    this.maxBytes = options.maxBytes === undefined ? undefined : positiveInteger(options.maxBytes, 'memory.maxBytes');
+    this.lru = new LRUCache<string, Stored>({
+      max: this.maxEntries,
+      ...(this.maxBytes ? { maxSize: this.maxBytes } : {}),
+      ttlAutopurge: false,
+      updateAgeOnGet: false,
+      allowStale: false,
+    });
+    this.purgeTimer = setInterval(() => this.lru.purgeStale(), options.purgeIntervalMs ?? 60_000);
+    this.purgeTimer.unref();
+  }
+
+  /** The value, or undefined when absent or expired. */
+  get(key: string): unknown {
+    const stored = this.lru.get(key);
+    return stored === CACHED_NULL ? null : stored;
+  }
+
+  set(key: string, value: unknown, ttlMs: number, sizeBytes: number): void {
+    if (this.maxBytes !== undefined && sizeBytes > this.maxBytes) {
+      // Too big to keep at all: make sure no older copy is served instead.
+      this.lru.delete(key);
+      return;
+    }
+    const stored = value === null ? CACHED_NULL : (value as Stored);
+    const ttl = Math.max(1, Math.floor(ttlMs));
+    // lru-cache accepts a size only when it has a byte bound.
+    this.lru.set(key, stored, this.maxBytes ? { ttl, size: Math.max(1, sizeBytes) } : { ttl });
+  }
+
+  delete(key: string): boolean {
+    return this.lru.delete(key);
+  }
+
+  /** Deletes every entry whose key starts with one of `prefixes`; returns the keys removed. */
+  deleteByPrefix(prefixes: readonly string[]): string[] {
+    const removed: string[] = [];
+    for (const key of this.lru.keys()) {
+      if (prefixes.some((prefix) => key.startsWith(prefix))) removed.push(key);
+    }
+    for (const key of removed) this.lru.delete(key);
+    return removed;
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  get entries(): number {
+    return this.lru.size;
+  }
+
+  /** Bytes held (0 when no byte bound is set: then sizes are not tracked). */
+  get bytes(): number {
+    return this.maxBytes ? this.lru.calculatedSize : 0;
+  }
+
+  close(): void {
+    clearInterval(this.purgeTimer);
+  }
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number, got ${value}`);
+  return value;
+}

@@ -1,0 +1,278 @@
+/**
+ * The engine: memory (lru-cache) in front of Redis. Reads try memory, then Redis (filling memory with the remaining
+ * TTL); writes go to both and tell the other instances to drop their copies. Every Redis call goes through the
+ * gateway, so a failing Redis turns into memory-only service, never into an error for the caller.
+ */
+import { randomUUID } from 'node:crypto';
+import { unlinkMatching, escapeGlob } from '../redis/keyspace.js';
+import type { RedisGateway } from '../redis/gateway.js';
+import type { Logger } from '../logger.js';
+import { CACHE_CATEGORIES, assertCategory, parseTtl, type CacheCategory, type CategoryTtls } from './categories.js';
+import { InvalidationBus, type Invalidation } from './invalidation-bus.js';
+import { categoryPrefix, encodeKey, type CacheKey } from './keys.js';
+import { MemoryTier } from './memory-tier.js';
+import { DecodeError, decodeValue, encodeValue } from './serializer.js';
+import type { RedisClient } from '../redis/connection.js';
+
+export interface SetOptions {
+  /** Overrides the category's TTL for this entry. */
+  ttlSeconds?: number;
+}
+
+export interface TwoTierCacheOptions {
+  keyPrefix: string;
+  ttls: CategoryTtls;
+  memory: MemoryTier;
+  gateway: RedisGateway;
+  /** Dedicated pub/sub connection for cross-instance invalidation; null in memory-only mode. */
+  subscriber: RedisClient | null;
+  logger: Logger;
+}
+
+interface CategoryCounters {
+  memoryHits: number;
+  memoryMisses: number;
+  redisHits: number;
+  redisMisses: number;
+  /** Values found in Redis that were corrupt or not reprise's: counted as misses, never thrown. */
+  decodeErrors: number;
+}
+
+export interface CategoryStats {
+  hits: number;
+  misses: number;
+  hitRate: number;
+  memory: { hits: number; misses: number };
+  redis: { hits: number; misses: number; decodeErrors: number };
+}
+
+export class TwoTierCache {
+  readonly keyPrefix: string;
+  readonly ttls: Readonly<CategoryTtls>;
+  protected readonly memory: MemoryTier;
+  protected readonly gateway: RedisGateway;
+  protected readonly logger: Logger;
+  private readonly bus: InvalidationBus;
+  private readonly counters: Record<CacheCategory, CategoryCounters>;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private coalesced = 0;
+  private closed = false;
+
+  constructor(options: TwoTierCacheOptions) {
+    this.keyPrefix = options.keyPrefix;
+    this.ttls = Object.freeze({ ...options.ttls });
+    this.memory = options.memory;
+    this.gateway = options.gateway;
+    this.logger = options.logger;
+    this.counters = Object.fromEntries(
+      CACHE_CATEGORIES.map((category) => [category, { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 }]),
+    ) as Record<CacheCategory, CategoryCounters>;
+    this.bus = new InvalidationBus({
+      gateway: options.gateway,
+      subscriber: options.subscriber,
+      channel: `${options.keyPrefix}invalidations`,
+      keyPrefix: options.keyPrefix,
+      instanceId: randomUUID(),
+      logger: options.logger,
+      onInvalidation: (invalidation) => this.dropFromMemory(invalidation),
+      onResync: () => this.memory.clear(),
+    });
+  }
+
+  /** The cached value, or undefined on a miss. An L1 hit is answered without touching Redis. */
+  async get<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
+    assertCategory(category);
+    return this.read(category, this.keyFor(category, key)) as Promise<T | undefined>;
+  }
+
+  async set(category: CacheCategory, key: CacheKey, value: unknown, options: SetOptions = {}): Promise<void> {
+    assertCategory(category);
+    await this.write(category, this.keyFor(category, key), value, this.ttlMs(category, options));
+  }
+
+  /** Removes the entry from both tiers and from every other instance's memory; true when it existed. */
+  async delete(category: CacheCategory, key: CacheKey): Promise<boolean> {
+    assertCategory(category);
+    const fullKey = this.keyFor(category, key);
+    const inMemory = this.memory.delete(fullKey);
+    const removed = await this.gateway.run('delete', (client) => client.unlink(fullKey), 0);
+    await this.bus.publish({ keys: [fullKey] });
+    return inMemory || removed > 0;
+  }
+
+  /**
+   * The cached value, or the factory's result stored under the category's TTL. Concurrent callers of one missing
+   * key share one factory call; a factory error reaches all of them and nothing is cached.
+   */
+  async getOrSet<T>(category: CacheCategory, key: CacheKey, factory: () => T | Promise<T>, options: SetOptions = {}): Promise<T> {
+    assertCategory(category);
+    if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function');
+    const fullKey = this.keyFor(category, key);
+    const cached = this.memory.get(fullKey);
+    if (cached !== undefined) {
+      this.counters[category].memoryHits += 1;
+      return cached as T;
+    }
+    const pending = this.inflight.get(fullKey);
+    if (pending) {
+      this.coalesced += 1;
+      return pending as Promise<T>;
+    }
+    const ttlMs = this.ttlMs(category, options);
+    const load = this.loadThrough(category, fullKey, factory, ttlMs).finally(() => this.inflight.delete(fullKey));
+    this.inflight.set(fullKey, load);
+    return load;
+  }
+
+  /**
+   * Removes a category (or, without one, every reprise key and nothing else) from both tiers and from every
+   * instance's memory. Returns how many entries were removed. Uses SCAN on every master and UNLINK per slot.
+   */
+  async invalidate(category?: CacheCategory): Promise<number> {
+    if (category !== undefined) assertCategory(category);
+    const prefixes = category ? [categoryPrefix(this.keyPrefix, category)] : CACHE_CATEGORIES.map((c) => categoryPrefix(this.keyPrefix, c));
+    const pattern = `${escapeGlob(category ? prefixes[0]! : this.keyPrefix)}*`;
+    // A bare prefix may also match another application's keys ("reprise:" vs "reprise:other:"): keep only ours.
+    const ours = (key: string) => prefixes.some((prefix) => key.startsWith(prefix));
+    const report = await unlinkMatching(this.gateway, pattern, ours);
+    if (!report.complete) this.logger.warn(`invalidate(${category ?? ''}) could not reach Redis; entries there remain until they expire`);
+    const onlyInMemory = this.memory.deleteByPrefix(prefixes).filter((key) => !report.matched.has(key)).length;
+    await this.bus.publish({ prefixes });
+    return report.removed + onlyInMemory;
+  }
+
+  stats() {
+    let hits = 0;
+    let misses = 0;
+    let memoryHits = 0;
+    let memoryMisses = 0;
+    let redisHits = 0;
+    let redisMisses = 0;
+    let decodeErrors = 0;
+    const categories = {} as Record<CacheCategory, CategoryStats>;
+    for (const category of CACHE_CATEGORIES) {
+      const c = this.counters[category];
+      const categoryHits = c.memoryHits + c.redisHits;
+      // Every read that missed memory went on to Redis (or would have): its outcome there decides.
+      const categoryMisses = c.memoryMisses - c.redisHits;
+      categories[category] = {
+        hits: categoryHits,
+        misses: categoryMisses,
+        hitRate: ratio(categoryHits, categoryHits + categoryMisses),
+        memory: { hits: c.memoryHits, misses: c.memoryMisses },
+        redis: { hits: c.redisHits, misses: c.redisMisses, decodeErrors: c.decodeErrors },
+      };
+      hits += categoryHits;
+      misses += categoryMisses;
+      memoryHits += c.memoryHits;
+      memoryMisses += c.memoryMisses;
+      redisHits += c.redisHits;
+      redisMisses += c.redisMisses;
+      decodeErrors += c.decodeErrors;
+    }
+    const redis = this.gateway.status();
+    return {
+      cacheType: redis.backend,
+      hits,
+      misses,
+      hitRate: ratio(hits, hits + misses),
+      coalesced: this.coalesced,
+      categories,
+      tiers: {
+        memory: {
+          hits: memoryHits,
+          misses: memoryMisses,
+          entries: this.memory.entries,
+          bytes: this.memory.bytes,
+          maxEntries: this.memory.maxEntries,
+          maxBytes: this.memory.maxBytes ?? null,
+        },
+        redis: { ...redis, hits: redisHits, misses: redisMisses, decodeErrors, invalidations: this.bus.stats() },
+      },
+    };
+  }
+
+  /** Stops timers, waits for loads in flight, and closes the connections reprise opened. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight.values()]);
+    this.memory.close();
+    await this.bus.close();
+    await this.gateway.close();
+  }
+
+  // ---- building blocks shared with the domain helpers ----
+
+  protected keyFor(category: CacheCategory, key: CacheKey): string {
+    return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
+  }
+
+  protected ttlMs(category: CacheCategory, options: SetOptions): number {
+    const seconds = options.ttlSeconds === undefined ? this.ttls[category] : parseTtl(options.ttlSeconds, 'ttlSeconds');
+    return seconds * 1_000;
+  }
+
+  protected async read(category: CacheCategory, fullKey: string): Promise<unknown> {
+    const counters = this.counters[category];
+    const cached = this.memory.get(fullKey);
+    if (cached !== undefined) {
+      counters.memoryHits += 1;
+      return cached;
+    }
+    counters.memoryMisses += 1;
+    return this.readRedis(counters, fullKey);
+  }
+
+  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number): Promise<void> {
+    const encoded = encodeValue(value, Date.now() + ttlMs);
+    this.memory.set(fullKey, value, ttlMs, encoded.size);
+    if (!this.gateway.client) return;
+    const stored = await this.gateway.run('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), null);
+    if (stored !== null) await this.bus.publish({ keys: [fullKey] });
+  }
+
+  private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
+    if (!this.gateway.client) return undefined;
+    const text = await this.gateway.run('get', (client) => client.get(fullKey), null);
+    if (text === null) {
+      counters.redisMisses += 1;
+      return undefined;
+    }
+    let decoded;
+    try {
+      decoded = decodeValue(text);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      counters.redisMisses += 1;
+      counters.decodeErrors += 1;
+      this.logger.debug(`ignored an unreadable value in Redis: ${error.message}`);
+      return undefined;
+    }
+    counters.redisHits += 1;
+    const remainingMs = decoded.expiresAt - Date.now();
+    // Clocks of different hosts disagree a little; an entry Redis still holds but our clock calls expired is served, not kept.
+    if (remainingMs > 0) this.memory.set(fullKey, decoded.value, remainingMs, text.length);
+    return decoded.value;
+  }
+
+  private async loadThrough<T>(category: CacheCategory, fullKey: string, factory: () => T | Promise<T>, ttlMs: number): Promise<T> {
+    const counters = this.counters[category];
+    counters.memoryMisses += 1;
+    const fromRedis = await this.readRedis(counters, fullKey);
+    if (fromRedis !== undefined) return fromRedis as T;
+    const value = await factory();
+    if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
+    await this.write(category, fullKey, value, ttlMs);
+    return value;
+  }
+
+  private dropFromMemory(invalidation: Invalidation): void {
+    for (const key of invalidation.keys ?? []) this.memory.delete(key);
+    if (invalidation.prefixes) this.memory.deleteByPrefix(invalidation.prefixes);
+  }
+}
+
+function ratio(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
+}

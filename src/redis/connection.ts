@@ -1,0 +1,162 @@
+/**
+ * Turns `redisUrl` / REDIS_URL into ioredis clients configured to fail fast: no offline queue, one retry per request,
+ * bounded connect time, endless background reconnection. A comma-separated list of nodes means a Redis Cluster.
+ */
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redactRedisUrl } from './redact.js';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+export interface ParsedRedisUrl {
+  mode: 'standalone' | 'cluster';
+  nodes: RedisNodeAddress[];
+  username?: string;
+  password?: string;
+  db: number;
+  tls: boolean;
+  /** The URL with its password replaced by ***, safe for logs. */
+  redacted: string;
+}
+
+export class RedisUrlError extends Error {
+  override name = 'RedisUrlError';
+}
+
+const DEFAULT_PORT = 6379;
+
+/** Parses `redis://[user][:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). */
+export function parseRedisUrl(input: string): ParsedRedisUrl {
+  const redacted = redactRedisUrl(input.trim());
+  const parts = input.split(',').map((part) => part.trim()).filter(Boolean);
+  if (parts.length === 0) throw new RedisUrlError('redisUrl is empty');
+
+  // Nodes after the first may omit the scheme and credentials ("redis://n1:6379,n2:6379"): they inherit the first's.
+  const first = parseOneUrl(parts[0]!, redacted);
+  const nodes = [first.node];
+  for (const part of parts.slice(1)) {
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(part) ? part : `${first.scheme}//${part}`;
+    const next = parseOneUrl(withScheme, redacted);
+    if (next.scheme !== first.scheme) throw new RedisUrlError(`mixed redis:// and rediss:// nodes in ${redacted}`);
+    nodes.push(next.node);
+  }
+  const mode = nodes.length > 1 ? 'cluster' : 'standalone';
+  if (mode === 'cluster' && first.db !== 0) {
+    throw new RedisUrlError(`a Redis Cluster has only database 0, got /${first.db} in ${redacted}`);
+  }
+  return {
+    mode,
+    nodes,
+    ...(first.username ? { username: first.username } : {}),
+    ...(first.password ? { password: first.password } : {}),
+    db: first.db,
+    tls: first.scheme === 'rediss:',
+    redacted,
+  };
+}
+
+function parseOneUrl(text: string, redactedWhole: string) {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new RedisUrlError(`not a valid Redis URL: ${redactedWhole}`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new RedisUrlError(`Redis URLs start with redis:// or rediss://, got ${url.protocol}// in ${redactedWhole}`);
+  }
+  if (!url.hostname) throw new RedisUrlError(`no host in ${redactedWhole}`);
+  const port = url.port ? Number(url.port) : DEFAULT_PORT;
+  const dbText = url.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!Number.isInteger(db) || db < 0) throw new RedisUrlError(`database index must be a whole number in ${redactedWhole}`);
+  return {
+    scheme: url.protocol,
+    // URL keeps IPv6 hosts in brackets; sockets want them bare.
+    node: { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port },
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    db,
+  };
+}
+
+export interface ConnectionTuning {
+  /** Bound on establishing a TCP connection, so a black-holed host is noticed quickly. */
+  connectTimeoutMs: number;
+}
+
+/** Reconnection never gives up; it backs off to 2 s with jitter so many workers do not reconnect in lockstep. */
+function reconnectDelay(attempt: number): number {
+  const base = Math.min(50 * 2 ** Math.min(attempt, 6), 2_000);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+function failFastOptions(tuning: ConnectionTuning): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: tuning.connectTimeoutMs,
+    retryStrategy: reconnectDelay,
+    // Keep the connection warm and notice dead peers.
+    keepAlive: 10_000,
+    lazyConnect: false,
+  };
+}
+
+/** Creates the client reprise owns for `redisUrl`. */
+export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuning): RedisClient {
+  const common: RedisOptions = {
+    ...failFastOptions(tuning),
+    ...(parsed.username ? { username: parsed.username } : {}),
+    ...(parsed.password ? { password: parsed.password } : {}),
+    ...(parsed.tls ? { tls: {} } : {}),
+  };
+  if (parsed.mode === 'standalone') {
+    const node = parsed.nodes[0]!;
+    return new Redis({ ...common, host: node.host, port: node.port, db: parsed.db });
+  }
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue: false,
+    redisOptions: common,
+    clusterRetryStrategy: reconnectDelay,
+    slotsRefreshTimeout: Math.max(1_000, tuning.connectTimeoutMs),
+    // Fail over quickly rather than retrying a dead node for seconds; the circuit breaker takes over.
+    maxRedirections: 4,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
+    scaleReads: 'master',
+  };
+  return new Cluster(parsed.nodes as ClusterNode[], clusterOptions);
+}
+
+/**
+ * A second connection for pub/sub. It keeps an offline queue so SUBSCRIBE waits for the connection instead of
+ * failing; nothing on the request path ever waits on it.
+ */
+export function duplicateForSubscriber(client: RedisClient): RedisClient {
+  if (isCluster(client)) {
+    return client.duplicate(undefined, {
+      enableOfflineQueue: true,
+      redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true },
+    });
+  }
+  return client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Describes where a client points, without credentials. */
+export function describeClient(client: RedisClient): string {
+  if (isCluster(client)) {
+    const nodes = client.nodes('master').map((node) => `${node.options.host}:${node.options.port}`);
+    return `cluster ${nodes.join(',') || '(no node connected yet)'}`;
+  }
+  const { host, port, db, path } = client.options;
+  return path ? `socket ${path}` : `${host}:${port}/${db ?? 0}`;
+}

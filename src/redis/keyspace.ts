@@ -1,0 +1,82 @@
+/**
+ * Walking and clearing a key space: SCAN on every master (never KEYS), UNLINK grouped by hash slot so a Cluster
+ * never answers CROSSSLOT, one pipeline per node per batch.
+ */
+import calculateSlot from 'cluster-key-slot';
+import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './connection.js';
+import type { RedisGateway } from './gateway.js';
+
+const SCAN_BATCH = 1_000;
+
+/** Escapes SCAN MATCH glob characters so a prefix matches only itself. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** The connections that hold data: the client itself, or every master of a Cluster. */
+export function masterConnections(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}
+
+/** Groups keys by hash slot: each group may share one multi-key command on a Cluster. */
+export function groupBySlot<T extends string>(keys: readonly T[]): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const key of keys) {
+    const slot = calculateSlot(key);
+    const group = groups.get(slot);
+    if (group) group.push(key);
+    else groups.set(slot, [key]);
+  }
+  return groups;
+}
+
+export interface UnlinkReport {
+  /** Keys that matched and were sent to UNLINK. */
+  matched: Set<string>;
+  /** What UNLINK reported as removed. */
+  removed: number;
+  /** False when Redis failed part way: some matching keys may remain. */
+  complete: boolean;
+}
+
+/** Removes every key matching `pattern` (a SCAN MATCH glob) and accepted by `accept`, on every master. */
+export async function unlinkMatching(
+  gateway: RedisGateway,
+  pattern: string,
+  accept: (key: string) => boolean = () => true,
+): Promise<UnlinkReport> {
+  const report: UnlinkReport = { matched: new Set(), removed: 0, complete: true };
+  const client = gateway.client;
+  if (!client || !gateway.available) return { ...report, complete: client === null };
+
+  for (const node of masterConnections(client)) {
+    let cursor = '0';
+    do {
+      const page = await gateway.run('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH), null);
+      if (page === null) return { ...report, complete: false };
+      const [next, scanned] = page;
+      cursor = next;
+      const keys = scanned.filter(accept);
+      if (keys.length === 0) continue;
+      for (const key of keys) report.matched.add(key);
+      const removed = await gateway.run('unlink', () => unlinkOnNode(node, keys), null);
+      if (removed === null) return { ...report, complete: false };
+      report.removed += removed;
+    } while (cursor !== '0');
+  }
+  return report;
+}
+
+/** UNLINK keys that all live on `node`, one command per slot, all in one round trip. */
+async function unlinkOnNode(node: Redis, keys: string[]): Promise<number> {
+  const pipeline = node.pipeline();
+  for (const group of groupBySlot(keys).values()) pipeline.unlink(...group);
+  const results = (await pipeline.exec()) ?? [];
+  let removed = 0;
+  for (const [error, count] of results) {
+    if (error) throw error;
+    removed += Number(count);
+  }
+  return removed;
+}

@@ -1,0 +1,21 @@
+/** Hides credentials in Redis URLs and in any text that may carry one (error messages, log lines). */
+
+const CREDENTIALS_IN_URL = /(rediss?:\/\/)([^@/\s,]*)@/gi;
+
+/** `redis://user:secret@host:6379` -> `redis://user:***@host:6379`; works on comma-separated lists too. */
+export function redactRedisUrl(text: string): string {
+  return text.replace(CREDENTIALS_IN_URL, (_match, scheme: string, userInfo: string) => {
+    const colon = userInfo.indexOf(':');
+    const user = colon === -1 ? '' : userInfo.slice(0, colon);
+    return `${scheme}${user}:***@`;
+  });
+}
+
+/** Redacts URLs and any known secret occurring verbatim in a message. */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let redacted = redactRedisUrl(text);
+  for (const secret of secrets) {
+    if (secret) redacted = redacted.split(secret).join('***');
+  }
+  return redacted;
+}
