@@ -1,0 +1,249 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCache, type RepriseCache } from '../../src/index.js';
+import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { recordingLogger } from '../harness/logger.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
+
+describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis', (backendName) => {
+  let backend: Backend;
+  const opened: RepriseCache[] = [];
+  let prefixCounter = 0;
+
+  beforeAll(async () => {
+    backend = await startBackend(backendName);
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((cache) => cache.close()));
+  });
+  afterAll(async () => {
+    await backend?.destroy();
+  });
+
+  /**
+   * Each test gets its own key prefix so tests never see each other's keys. The command deadline is generous here:
+   * these tests are about behaviour, and a busy 2-core machine must not push a write into memory-only mode.
+   */
+  async function open(options: Parameters<typeof createCache>[0] = {}, prefix = `t${++prefixCounter}:`): Promise<RepriseCache> {
+    const cache = await createCache({ redisUrl: backend.url, keyPrefix: prefix, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, ...options });
+    opened.push(cache);
+    return cache;
+  }
+
+  it('connects and reports Redis as its backend and mode', async () => {
+    const cache = await open();
+    const stats = cache.stats();
+    expect(stats.cacheType).toBe('redis');
+    expect(stats.tiers.redis.mode).toBe(backendName);
+    expect(stats.tiers.redis.connection).toBe('ready');
+  });
+
+  it('round-trips Date, Map, Set and BigInt through Redis, and an empty list or object is a hit', async () => {
+    const writer = await open({}, 'shared-values:');
+    const reader = await open({}, 'shared-values:');
+    const value = { at: new Date('2026-01-02T03:04:05.678Z'), byId: new Map([['a', 1]]), tags: new Set(['x']), big: 2n ** 70n, nested: { list: [] } };
+    await writer.set('track_details', 'track-1', value);
+    await writer.set('top_tracks', 'empty-list', []);
+    await writer.set('top_artists', 'empty-object', {});
+    await writer.set('user_profile', 'nothing', null);
+
+    const read = await reader.get<typeof value>('track_details', 'track-1');
+    expect(read).toEqual(value);
+    expect(read!.at).toBeInstanceOf(Date);
+    expect(read!.byId).toBeInstanceOf(Map);
+    expect(read!.tags).toBeInstanceOf(Set);
+    expect(typeof read!.big).toBe('bigint');
+    expect(await reader.get('top_tracks', 'empty-list')).toEqual([]);
+    expect(await reader.get('top_artists', 'empty-object')).toEqual({});
+    expect(await reader.get('user_profile', 'nothing')).toBeNull();
+    expect(await reader.get('user_profile', 'never-set')).toBeUndefined();
+    const stats = reader.stats();
+    expect(stats.tiers.redis.hits).toBe(4);
+    expect(stats.misses).toBe(1);
+  });
+
+  it('answers a memory hit without a Redis round trip and fills memory from Redis with the remaining TTL', async () => {
+    const writer = await open({}, 'l1:');
+    const reader = await open({}, 'l1:');
+    await writer.set('recommendations', 'mood', { ok: true }, { ttlSeconds: 120 });
+    const getsBefore = backend.calls('get');
+    expect(await reader.get('recommendations', 'mood')).toEqual({ ok: true });
+    expect(backend.calls('get')).toBe(getsBefore + 1);
+    for (let i = 0; i < 50; i++) expect(await reader.get('recommendations', 'mood')).toEqual({ ok: true });
+    expect(backend.calls('get')).toBe(getsBefore + 1);
+    expect(reader.stats().tiers.memory.hits).toBe(50);
+
+    const pttl = Number(backend.cli('PTTL', 'l1:recommendations:mood'));
+    expect(pttl).toBeGreaterThan(100_000);
+    expect(pttl).toBeLessThanOrEqual(120_000);
+  });
+
+  it('applies per-category TTLs from defaults, options and REPRISE_TTL_<CATEGORY>', async () => {
+    const cache = await open({ ttls: { mood_analysis: 42 }, env: { REPRISE_TTL_WORKFLOW_STATE: '77' } }, 'ttl:');
+    await cache.set('mood_analysis', 'a', 1);
+    await cache.set('workflow_state', 'b', 2);
+    await cache.set('popular_mood_cache', 'c', 3);
+    const ttl = (key: string) => Number(backend.cli('TTL', key));
+    expect(ttl('ttl:mood_analysis:a')).toBeGreaterThan(40);
+    expect(ttl('ttl:mood_analysis:a')).toBeLessThanOrEqual(42);
+    expect(ttl('ttl:workflow_state:b')).toBeLessThanOrEqual(77);
+    expect(ttl('ttl:workflow_state:b')).toBeGreaterThan(70);
+    expect(ttl('ttl:popular_mood_cache:c')).toBeGreaterThan(7_100);
+    expect(cache.ttls.id_registry).toBe(30 * 24 * 3600);
+  });
+
+  it('counts a corrupt or foreign value in Redis as a miss and never throws or evaluates it', async () => {
+    const cache = await open({}, 'corrupt:');
+    (globalThis as Record<string, unknown>).__repriseEvaluated = false;
+    backend.cli('SET', 'corrupt:track_details:foreign', 'hello from another app');
+    backend.cli('SET', 'corrupt:track_details:broken', 'r1:9999999999999:{"json":');
+    backend.cli('SET', 'corrupt:track_details:evil', 'r1:9999999999999:{"json":{"a":1},"meta":{"values":{"a":["class","Function"]}}}');
+    backend.cli('SET', 'corrupt:track_details:proto', 'r1:9999999999999:{"json":{},"meta":{"values":{"__proto__.polluted":["Date"]}}}');
+    backend.cli('SET', 'corrupt:track_details:code', 'r1:9999999999999:{"json":"globalThis.__repriseEvaluated = true"}');
+    for (const key of ['foreign', 'broken', 'evil', 'proto']) {
+      expect(await cache.get('track_details', key)).toBeUndefined();
+    }
+    // A string that looks like code is only ever data.
+    expect(await cache.get('track_details', 'code')).toBe('globalThis.__repriseEvaluated = true');
+    expect((globalThis as Record<string, unknown>).__repriseEvaluated).toBe(false);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const stats = cache.stats();
+    expect(stats.tiers.redis.decodeErrors).toBe(4);
+    expect(stats.categories.track_details.misses).toBe(4);
+  });
+
+  it('keeps keys with separators in user input apart and inside the prefix', async () => {
+    const cache = await open({}, 'keys:');
+    await cache.set('validated_seeds', ['a:b', 'c'], 'first');
+    await cache.set('validated_seeds', ['a', 'b:c'], 'second');
+    await cache.set('validated_seeds', ['{tag}', '*'], 'third');
+    expect(await cache.get('validated_seeds', ['a:b', 'c'])).toBe('first');
+    expect(await cache.get('validated_seeds', ['a', 'b:c'])).toBe('second');
+    const keys = backend.name === 'cluster'
+      ? backend.servers.flatMap((server) => server.cli('--scan', '--pattern', 'keys:*').split('\n'))
+      : backend.cli('--scan', '--pattern', 'keys:*').split('\n');
+    expect(keys.filter(Boolean).sort()).toEqual(['keys:validated_seeds:%7Btag%7D:*', 'keys:validated_seeds:a%3Ab:c', 'keys:validated_seeds:a:b%3Ac']);
+  });
+
+  it('makes one factory call for 1000 concurrent getOrSet callers, and shares a factory error without caching it', async () => {
+    const cache = await open({}, 'storm:');
+    let calls = 0;
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        cache.getOrSet('recommendations', 'storm', async () => {
+          calls += 1;
+          await new Promise((resolve) => setImmediate(resolve));
+          return { tracks: ['t1'] };
+        }),
+      ),
+    );
+    expect(calls).toBe(1);
+    expect(results.every((result) => result.tracks[0] === 't1')).toBe(true);
+    expect(cache.stats().coalesced).toBe(999);
+
+    let failingCalls = 0;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 100 }, () =>
+        cache.getOrSet('recommendations', 'failing', async () => {
+          failingCalls += 1;
+          await new Promise((resolve) => setImmediate(resolve));
+          throw new Error('upstream down');
+        }),
+      ),
+    );
+    expect(failingCalls).toBe(1);
+    expect(outcomes.every((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === 'upstream down')).toBe(true);
+    expect(await cache.get('recommendations', 'failing')).toBeUndefined();
+    expect(backend.cli('EXISTS', 'storm:recommendations:failing')).toBe('0');
+    const retried = await cache.getOrSet('recommendations', 'failing', () => 'recovered');
+    expect(retried).toBe('recovered');
+    expect(failingCalls).toBe(1);
+  });
+
+  it('serves getOrSet from Redis when another worker already computed the value', async () => {
+    const first = await open({}, 'shared-storm:');
+    const second = await open({}, 'shared-storm:');
+    await first.getOrSet('mood_analysis', 'calm', () => ({ energy: 0.2 }));
+    let calls = 0;
+    const value = await second.getOrSet('mood_analysis', 'calm', () => {
+      calls += 1;
+      return { energy: 1 };
+    });
+    expect(value).toEqual({ energy: 0.2 });
+    expect(calls).toBe(0);
+  });
+
+  it('invalidates one category in both tiers and returns the count, leaving other categories and foreign keys', async () => {
+    const cache = await open({}, 'inv:');
+    for (let i = 0; i < 30; i++) await cache.set('recommendations', `r${i}`, i);
+    for (let i = 0; i < 5; i++) await cache.set('mood_analysis', `m${i}`, i);
+    backend.cli('SET', 'inv:recommendationsX', 'not ours: no separator after the category');
+    backend.cli('SET', 'other-app:recommendations:r1', 'foreign');
+    const scansBefore = backend.calls('scan');
+
+    expect(await cache.invalidate('recommendations')).toBe(30);
+    expect(backend.calls('keys')).toBe(0);
+    expect(backend.calls('scan')).toBeGreaterThanOrEqual(scansBefore + backend.servers.length);
+    expect(await cache.get('recommendations', 'r1')).toBeUndefined();
+    expect(await cache.get('mood_analysis', 'm1')).toBe(1);
+    expect(backend.cli('GET', 'inv:recommendationsX')).toBe('not ours: no separator after the category');
+    expect(backend.cli('GET', 'other-app:recommendations:r1')).toBe('foreign');
+    await expect(cache.invalidate('nope' as never)).rejects.toThrow(/valid categories: workflow_artifacts/);
+  });
+
+  it('invalidate() removes every reprise key and nothing else in the database', async () => {
+    const cache = await open({}, 'all:');
+    await cache.set('recommendations', 'a', 1);
+    await cache.set('workflow_state', 'b', 2);
+    await cache.setArtistEnrichment({ artistIds: ['x', 'y'], enrichmentData: { genres: [] } });
+    backend.cli('SET', 'all:other:thing', 'an app sharing the prefix root');
+    backend.cli('SET', 'unrelated', 'keep me');
+    const before = backend.dbsize();
+    const removed = await cache.invalidate();
+    expect(removed).toBe(3);
+    expect(backend.dbsize()).toBe(before - 3);
+    expect(backend.cli('GET', 'all:other:thing')).toBe('an app sharing the prefix root');
+    expect(backend.cli('GET', 'unrelated')).toBe('keep me');
+    expect(await cache.get('recommendations', 'a')).toBeUndefined();
+    expect(await cache.getArtistEnrichment(['y', 'x'])).toBeUndefined();
+  });
+
+  it('shares writes between two workers and drops the other worker\'s memory copy on delete, set and invalidate', async () => {
+    const workerA = await open({}, 'bus:');
+    const workerB = await open({}, 'bus:');
+    await workerA.set('user_profile', 'u1', { name: 'old' });
+    expect(await workerB.get('user_profile', 'u1')).toEqual({ name: 'old' });
+    const getsAfterFill = backend.calls('get');
+    expect(await workerB.get('user_profile', 'u1')).toEqual({ name: 'old' });
+    expect(backend.calls('get')).toBe(getsAfterFill);
+
+    await workerA.set('user_profile', 'u1', { name: 'new' });
+    await pollUntil(async () => (await workerB.get<{ name: string }>('user_profile', 'u1'))?.name === 'new', 'worker B to see the new value', undefined, 100);
+
+    await workerA.delete('user_profile', 'u1');
+    await pollUntil(async () => (await workerB.get('user_profile', 'u1')) === undefined, 'worker B to drop the deleted entry', undefined, 100);
+
+    await workerA.set('top_tracks', 't', [1]);
+    expect(await workerB.get('top_tracks', 't')).toEqual([1]);
+    backend.cli('SET', 'bus:top_tracks:t', 'not reprise');
+    await workerA.invalidate('top_tracks');
+    await pollUntil(async () => (await workerB.get('top_tracks', 't')) === undefined, 'worker B to drop the invalidated category', undefined, 100);
+    expect(workerB.stats().tiers.redis.invalidations.received).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports stats per category and per tier', async () => {
+    const cache = await open({ memory: { maxEntries: 10, maxBytes: 10_000 } }, 'stats:');
+    await cache.set('recommendations', 'a', { x: 'y' });
+    await cache.get('recommendations', 'a');
+    await cache.get('recommendations', 'missing');
+    const stats = cache.stats();
+    expect(stats).toMatchObject({
+      cacheType: 'redis',
+      hits: 1,
+      misses: 1,
+      hitRate: 0.5,
+      categories: { recommendations: { hits: 1, misses: 1, memory: { hits: 1, misses: 1 }, redis: { hits: 0, misses: 1 } } },
+      tiers: { memory: { entries: 1, maxEntries: 10, maxBytes: 10_000 }, redis: { mode: backendName, connection: 'ready', breaker: 'closed' } },
+    });
+    expect(stats.tiers.memory.bytes).toBeGreaterThan(0);
+  });
+});
