@@ -72,7 +72,7 @@ export class RepriseCache extends TwoTierCache {
     if (exact !== undefined) return { artifacts: exact as T, moodPrompt: mood, similarity: 1 };
     if (!similar) return undefined;
 
-    const candidates = ((await this.read('workflow_artifacts', this.recentPromptsKey(user))) as RecentPrompt[] | undefined) ?? [];
+    const candidates = ((await this.readUncounted(this.recentPromptsKey(user))) as RecentPrompt[] | undefined) ?? [];
     const ranked = candidates
       .filter((candidate) => candidate.moodPrompt !== mood)
       .map((candidate) => ({ moodPrompt: candidate.moodPrompt, similarity: moodSimilarity(mood, candidate.moodPrompt) }))
@@ -126,7 +126,7 @@ export class RepriseCache extends TwoTierCache {
    */
   private async rememberPrompt(userId: string, moodPrompt: string, ttlMs: number): Promise<void> {
     const key = this.recentPromptsKey(userId);
-    const previous = ((await this.read('workflow_artifacts', key)) as RecentPrompt[] | undefined) ?? [];
+    const previous = ((await this.readUncounted(key)) as RecentPrompt[] | undefined) ?? [];
     const recent = [{ moodPrompt, at: Date.now() }, ...previous.filter((entry) => entry.moodPrompt !== moodPrompt)].slice(0, RECENT_PROMPTS_KEPT);
     await this.write('workflow_artifacts', key, recent, ttlMs);
   }

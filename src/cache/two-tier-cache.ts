@@ -64,9 +64,7 @@ export class TwoTierCache {
     this.memory = options.memory;
     this.gateway = options.gateway;
     this.logger = options.logger;
-    this.counters = Object.fromEntries(
-      CACHE_CATEGORIES.map((category) => [category, { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 }]),
-    ) as Record<CacheCategory, CategoryCounters>;
+    this.counters = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, newCounters()])) as Record<CacheCategory, CategoryCounters>;
     this.bus = new InvalidationBus({
       gateway: options.gateway,
       subscriber: options.subscriber,
@@ -224,6 +222,12 @@ export class TwoTierCache {
     return this.readRedis(counters, fullKey);
   }
 
+  /** A read of reprise's own bookkeeping (indexes), kept out of the hit/miss figures. */
+  protected async readUncounted(fullKey: string): Promise<unknown> {
+    const cached = this.memory.get(fullKey);
+    return cached !== undefined ? cached : this.readRedis(newCounters(), fullKey);
+  }
+
   protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number): Promise<void> {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
@@ -271,6 +275,10 @@ export class TwoTierCache {
     for (const key of invalidation.keys ?? []) this.memory.delete(key);
     if (invalidation.prefixes) this.memory.deleteByPrefix(invalidation.prefixes);
   }
+}
+
+function newCounters(): CategoryCounters {
+  return { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 };
 }
 
 function ratio(part: number, whole: number): number {

@@ -1,6 +1,7 @@
 /** Hides credentials in Redis URLs and in any text that may carry one (error messages, log lines). */
 
-const CREDENTIALS_IN_URL = /(rediss?:\/\/)([^@/\s,]*)@/gi;
+// Any scheme: a mistyped `http://:secret@host` must be hidden as well as a redis:// one.
+const CREDENTIALS_IN_URL = /([a-z][a-z0-9+.-]*:\/\/)([^@/\s,]*)@/gi;
 
 /** `redis://user:secret@host:6379` -> `redis://user:***@host:6379`; works on comma-separated lists too. */
 export function redactRedisUrl(text: string): string {

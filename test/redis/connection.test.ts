@@ -1,0 +1,107 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCache, parseRedisUrl, redactRedisUrl } from '../../src/index.js';
+import { recordingLogger } from '../harness/logger.js';
+import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+
+describe('parsing redisUrl', () => {
+  it('reads password, user, db index and TLS from one URL', () => {
+    expect(parseRedisUrl('redis://:s3cret@cache.internal:6380/2')).toMatchObject({
+      mode: 'standalone', nodes: [{ host: 'cache.internal', port: 6380 }], password: 's3cret', db: 2, tls: false,
+      redacted: 'redis://:***@cache.internal:6380/2',
+    });
+    expect(parseRedisUrl('rediss://app:p%40ss@secure:6390')).toMatchObject({ username: 'app', password: 'p@ss', tls: true, db: 0 });
+    expect(parseRedisUrl('redis://localhost')).toMatchObject({ nodes: [{ host: 'localhost', port: 6379 }] });
+  });
+
+  it('reads a comma-separated list as a Cluster, with or without the scheme on later nodes', () => {
+    const full = parseRedisUrl('redis://:pw@n1:7000,redis://:pw@n2:7001');
+    const short = parseRedisUrl('redis://:pw@n1:7000,n2:7001,n3:7002');
+    expect(full).toMatchObject({ mode: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], password: 'pw' });
+    expect(short.nodes).toEqual([{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }, { host: 'n3', port: 7002 }]);
+    expect(short.redacted).not.toContain('pw');
+  });
+
+  it('rejects bad URLs with errors that never show the password', () => {
+    const attempts = ['http://:topsecret@host:1', 'redis://:topsecret@n1:1/3,n2:2', 'redis://:topsecret@host:1/x', 'rediss://:topsecret@a:1,redis://b:2'];
+    for (const url of attempts) {
+      let message = '';
+      try {
+        parseRedisUrl(url);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, url).not.toBe('');
+      expect(message).not.toContain('topsecret');
+    }
+  });
+
+  it('redacts credentials in any text', () => {
+    expect(redactRedisUrl('connect redis://user:hunter2@h:1 and rediss://:x@h2:2 failed')).toBe('connect redis://user:***@h:1 and rediss://:***@h2:2 failed');
+  });
+});
+
+describe.skipIf(!hasRedisServer)('connecting to a password-protected Redis', () => {
+  const password = 'correct-horse-battery';
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer({ password });
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it('authenticates with the URL password and never shows it in stats or logs', async () => {
+    const logger = recordingLogger();
+    const cache = await createCache({ redisUrl: `redis://:${password}@127.0.0.1:${server.port}/3`, logger });
+    await cache.set('recommendations', 'k', 1);
+    expect(server.cli('-n', '3', 'EXISTS', 'reprise:recommendations:k')).toBe('1');
+    expect(JSON.stringify(cache.stats())).not.toContain(password);
+    await cache.close();
+    expect(logger.lines.join('\n')).not.toContain(password);
+    expect(logger.lines.join('\n')).toContain(':***@');
+  });
+
+  it('keeps a wrong password out of logs and errors, and serves from memory', async () => {
+    const wrong = 'wrong-password-value';
+    const logger = recordingLogger();
+    const cache = await createCache({
+      redisUrl: `redis://:${wrong}@127.0.0.1:${server.port}`,
+      logger,
+      redisConnectTimeoutMs: 300,
+    });
+    await cache.set('recommendations', 'k', 'memory');
+    expect(await cache.get('recommendations', 'k')).toBe('memory');
+    expect(cache.stats().cacheType).toBe('memory');
+    await pollUntil(() => logger.lines.some((line) => /WRONGPASS|auth/i.test(line)), 'the auth failure to be logged');
+    await cache.close();
+    expect(logger.lines.join('\n')).not.toContain(wrong);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('an injected ioredis client', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it('is used as given and left open by close()', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: server.port });
+    const cache = await createCache({ redis: client, logger: recordingLogger() });
+    await cache.set('top_artists', 'a', ['x']);
+    expect(await client.get('reprise:top_artists:a')).toMatch(/^r1:/);
+    await cache.close();
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
+  });
+
+  it('refuses both a client and a URL', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true });
+    await expect(createCache({ redis: client, redisUrl: server.url })).rejects.toThrow(/either/);
+    client.disconnect();
+  });
+});
