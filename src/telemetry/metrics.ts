@@ -1,0 +1,130 @@
+/**
+ * Every Prometheus metric reprise exports (SPEC "Telemetry"), on the host's registry or reprise's own.
+ * Hot-path counts (cache hits and misses) are plain integers in the engine, read at scrape time through `collect`
+ * callbacks, so an L1 hit never pays for a labelled counter. Registering twice on one registry (two plugin
+ * instances in one host) reuses the metric instead of throwing.
+ */
+import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+
+/** Buckets from 50 µs to 5 s: cache operations live in µs to ms, upstream calls in seconds. */
+export const LATENCY_BUCKETS_SECONDS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+/** Upstream (ReccoBeats, host workflows) take seconds to tens of seconds. */
+export const UPSTREAM_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export class RepriseMetrics {
+  readonly registry: Registry;
+  readonly cacheRequests: Counter<'category' | 'tier' | 'result'>;
+  readonly operationDuration: Histogram<'operation' | 'tier'>;
+  readonly cacheErrors: Counter<'tier' | 'operation'>;
+  readonly cacheBackend: Gauge<'type'>;
+  readonly idRegistryLookups: Counter<'result'>;
+  readonly idRegistryEntries: Gauge<'kind'>;
+  readonly upstreamRequests: Counter<'service' | 'endpoint' | 'outcome'>;
+  readonly upstreamDuration: Histogram<'service' | 'endpoint'>;
+  readonly upstreamCallsAvoided: Counter<'reason'>;
+  readonly popularMoodsCached: Gauge;
+  readonly popularMoodsConfigured: Gauge;
+  readonly warmRuns: Counter<'status'>;
+  readonly warmMoods: Counter<'outcome'>;
+  readonly warmLastSuccess: Gauge;
+  readonly warmDuration: Histogram;
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    const once = <M extends Metric>(name: string, make: () => M): M =>
+      (registry.getSingleMetric(name) as M | undefined) ?? make();
+    const registers = [registry];
+
+    this.cacheRequests = once('reprise_cache_requests_total', () => new Counter({
+      name: 'reprise_cache_requests_total',
+      help: 'Cache reads by category, tier (memory, redis) and result (hit, miss).',
+      labelNames: ['category', 'tier', 'result'] as const,
+      registers,
+    }));
+    this.operationDuration = once('reprise_cache_operation_duration_seconds', () => new Histogram({
+      name: 'reprise_cache_operation_duration_seconds',
+      help: 'Duration of cache operations by operation and tier.',
+      labelNames: ['operation', 'tier'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    }));
+    this.cacheErrors = once('reprise_cache_errors_total', () => new Counter({
+      name: 'reprise_cache_errors_total',
+      help: 'Failed cache operations (errors and timeouts) by tier and operation; the call was answered from memory.',
+      labelNames: ['tier', 'operation'] as const,
+      registers,
+    }));
+    this.cacheBackend = once('reprise_cache_backend', () => new Gauge({
+      name: 'reprise_cache_backend',
+      help: 'Where cache requests go now: 1 for the active backend (redis or memory), 0 for the other.',
+      labelNames: ['type'] as const,
+      registers,
+    }));
+    this.idRegistryLookups = once('reprise_id_registry_lookups_total', () => new Counter({
+      name: 'reprise_id_registry_lookups_total',
+      help: 'ID registry lookups by result (validated, missing, unknown).',
+      labelNames: ['result'] as const,
+      registers,
+    }));
+    this.idRegistryEntries = once('reprise_id_registry_entries', () => new Gauge({
+      name: 'reprise_id_registry_entries',
+      help: 'Live ID registry entries by kind (validated, missing).',
+      labelNames: ['kind'] as const,
+      registers,
+    }));
+    this.upstreamRequests = once('reprise_upstream_requests_total', () => new Counter({
+      name: 'reprise_upstream_requests_total',
+      help: 'HTTP requests to upstream services by service, endpoint and outcome (success, client_error, server_error, rate_limited, timeout, network_error).',
+      labelNames: ['service', 'endpoint', 'outcome'] as const,
+      registers,
+    }));
+    this.upstreamDuration = once('reprise_upstream_request_duration_seconds', () => new Histogram({
+      name: 'reprise_upstream_request_duration_seconds',
+      help: 'Duration of upstream HTTP requests by service and endpoint.',
+      labelNames: ['service', 'endpoint'] as const,
+      buckets: UPSTREAM_BUCKETS_SECONDS,
+      registers,
+    }));
+    this.upstreamCallsAvoided = once('reprise_upstream_calls_avoided_total', () => new Counter({
+      name: 'reprise_upstream_calls_avoided_total',
+      help: 'Upstream lookups not made, by reason (validated_id, known_missing, duplicate, shared_in_flight, precomputed).',
+      labelNames: ['reason'] as const,
+      registers,
+    }));
+    this.popularMoodsCached = once('reprise_popular_moods_cached', () => new Gauge({
+      name: 'reprise_popular_moods_cached',
+      help: 'Popular moods with a precomputed result in the cache.',
+      registers,
+    }));
+    this.popularMoodsConfigured = once('reprise_popular_moods_configured', () => new Gauge({
+      name: 'reprise_popular_moods_configured',
+      help: 'Popular moods reprise keeps precomputed.',
+      registers,
+    }));
+    this.warmRuns = once('reprise_warm_runs_total', () => new Counter({
+      name: 'reprise_warm_runs_total',
+      help: 'Popular mood warm runs by status (succeeded, partial, failed, skipped_locked).',
+      labelNames: ['status'] as const,
+      registers,
+    }));
+    this.warmMoods = once('reprise_warm_moods_total', () => new Counter({
+      name: 'reprise_warm_moods_total',
+      help: 'Moods handled by warm runs by outcome (computed, fresh, failed, timeout).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }));
+    this.warmLastSuccess = once('reprise_warm_last_success_timestamp_seconds', () => new Gauge({
+      name: 'reprise_warm_last_success_timestamp_seconds',
+      help: 'Unix time of the last warm run that finished without failures.',
+      registers,
+    }));
+    this.warmDuration = once('reprise_warm_run_duration_seconds', () => new Histogram({
+      name: 'reprise_warm_run_duration_seconds',
+      help: 'Duration of popular mood warm runs.',
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800],
+      registers,
+    }));
+  }
+}
