@@ -11,6 +11,7 @@ import { resolveTtls, type CacheCategory } from './categories.js';
 import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
 import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { RepriseCache } from './reprise-cache.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 
 export interface CacheOptions {
   /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
@@ -32,6 +33,8 @@ export interface CacheOptions {
   logger?: Logger;
   /** Where environment variables are read from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Metrics, spans and profiling shared with the rest of reprise (default: a new one on its own registry). */
+  telemetry?: Telemetry;
 }
 
 export interface CacheParts {
@@ -59,6 +62,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const commandTimeoutMs = positive(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
   const connectTimeoutMs = positive(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
   const memory = new MemoryTier(options.memory);
+  const telemetry = options.telemetry ?? new Telemetry();
 
   const redisUrl = options.redisUrl ?? nonEmpty(env.REDIS_URL);
   if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
@@ -72,6 +76,8 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
     ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
     logger,
     secrets: parsed?.password ? [parsed.password] : [],
+    onError: (operation) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation }),
+    onCommand: (operation, seconds) => telemetry.profiler.record(`redis.${operation}`, seconds),
   });
   if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
   else if (!client) logger.info('cache: no Redis configured, memory only');
@@ -83,6 +89,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
     gateway,
     subscriber: client ? duplicateForSubscriber(client) : null,
     logger,
+    telemetry,
     ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
   });
   return { cache, gateway, connectTimeoutMs };

@@ -29,7 +29,8 @@ export class MemoryTier {
     this.maxBytes = options.maxBytes === undefined ? undefined : positiveInteger(options.maxBytes, 'memory.maxBytes');
     this.lru = new LRUCache<string, Stored>({
       max: this.maxEntries,
-      ...(this.maxBytes ? { maxSize: this.maxBytes } : {}),
+      // Without a byte bound, sizes are still tracked (for stats) under a bound that never binds.
+      maxSize: this.maxBytes ?? Number.MAX_SAFE_INTEGER,
       ttlAutopurge: false,
       updateAgeOnGet: false,
       allowStale: false,
@@ -52,8 +53,7 @@ export class MemoryTier {
     }
     const stored = value === null ? CACHED_NULL : (value as Stored);
     const ttl = Math.max(1, Math.floor(ttlMs));
-    // lru-cache accepts a size only when it has a byte bound.
-    this.lru.set(key, stored, this.maxBytes ? { ttl, size: Math.max(1, sizeBytes) } : { ttl });
+    this.lru.set(key, stored, { ttl, size: Math.max(1, sizeBytes) });
   }
 
   delete(key: string): boolean {
@@ -78,9 +78,9 @@ export class MemoryTier {
     return this.lru.size;
   }
 
-  /** Bytes held (0 when no byte bound is set: then sizes are not tracked). */
+  /** Bytes held, as the serialized size of the values. */
   get bytes(): number {
-    return this.maxBytes ? this.lru.calculatedSize : 0;
+    return this.lru.calculatedSize;
   }
 
   close(): void {

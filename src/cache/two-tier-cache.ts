@@ -13,6 +13,8 @@ import { categoryPrefix, encodeKey, type CacheKey } from './keys.js';
 import { MemoryTier } from './memory-tier.js';
 import { DecodeError, decodeValue, encodeValue } from './serializer.js';
 import type { RedisClient } from '../redis/connection.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import type { Span } from '@opentelemetry/api';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -27,7 +29,15 @@ export interface TwoTierCacheOptions {
   /** Dedicated pub/sub connection for cross-instance invalidation; null in memory-only mode. */
   subscriber: RedisClient | null;
   logger: Logger;
+  /** Metrics, spans and profiling (default: reprise's own registry, the global tracer). */
+  telemetry?: Telemetry;
 }
+
+type Tier = 'memory' | 'redis';
+type TimedOperation = 'get' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
+
+/** One memory hit in this many is timed: timing every hit would cost as much as the hit itself. */
+const MEMORY_HIT_SAMPLE_MASK = 63;
 
 interface CategoryCounters {
   memoryHits: number;
@@ -52,7 +62,10 @@ export class TwoTierCache {
   protected readonly memory: MemoryTier;
   protected readonly gateway: RedisGateway;
   protected readonly logger: Logger;
+  readonly telemetry: Telemetry;
   private readonly bus: InvalidationBus;
+  private readonly detachMetrics: Array<() => void>;
+  private memoryHitsSeen = 0;
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private coalesced = 0;
@@ -64,6 +77,7 @@ export class TwoTierCache {
     this.memory = options.memory;
     this.gateway = options.gateway;
     this.logger = options.logger;
+    this.telemetry = options.telemetry ?? new Telemetry();
     this.counters = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, newCounters()])) as Record<CacheCategory, CategoryCounters>;
     this.bus = new InvalidationBus({
       gateway: options.gateway,
@@ -75,6 +89,7 @@ export class TwoTierCache {
       onInvalidation: (invalidation) => this.dropFromMemory(invalidation),
       onResync: () => this.memory.clear(),
     });
+    this.detachMetrics = this.exportMetrics();
   }
 
   /** The cached value, or undefined on a miss. An L1 hit is answered without touching Redis. */
@@ -92,10 +107,12 @@ export class TwoTierCache {
   async delete(category: CacheCategory, key: CacheKey): Promise<boolean> {
     assertCategory(category);
     const fullKey = this.keyFor(category, key);
-    const inMemory = this.memory.delete(fullKey);
-    const removed = await this.gateway.run('delete', (client) => client.unlink(fullKey), 0);
-    await this.bus.publish({ keys: [fullKey] });
-    return inMemory || removed > 0;
+    return this.instrumented('delete', category, async () => {
+      const inMemory = this.memory.delete(fullKey);
+      const removed = await this.gateway.run('delete', (client) => client.unlink(fullKey), 0);
+      await this.bus.publish({ keys: [fullKey] });
+      return inMemory || removed > 0;
+    });
   }
 
   /**
@@ -109,6 +126,7 @@ export class TwoTierCache {
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
       this.counters[category].memoryHits += 1;
+      if (this.telemetry.tracing) this.traceMemoryHit('get_or_set', category);
       return cached as T;
     }
     const pending = this.inflight.get(fullKey);
@@ -117,7 +135,8 @@ export class TwoTierCache {
       return pending as Promise<T>;
     }
     const ttlMs = this.ttlMs(category, options);
-    const load = this.loadThrough(category, fullKey, factory, ttlMs).finally(() => this.inflight.delete(fullKey));
+    const load = this.instrumented('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span))
+      .finally(() => this.inflight.delete(fullKey));
     this.inflight.set(fullKey, load);
     return load;
   }
@@ -128,6 +147,10 @@ export class TwoTierCache {
    */
   async invalidate(category?: CacheCategory): Promise<number> {
     if (category !== undefined) assertCategory(category);
+    return this.instrumented('invalidate', category ?? 'all', () => this.invalidateNow(category));
+  }
+
+  private async invalidateNow(category?: CacheCategory): Promise<number> {
     const prefixes = category ? [categoryPrefix(this.keyPrefix, category)] : CACHE_CATEGORIES.map((c) => categoryPrefix(this.keyPrefix, c));
     const pattern = `${escapeGlob(category ? prefixes[0]! : this.keyPrefix)}*`;
     // A bare prefix may also match another application's keys ("reprise:" vs "reprise:other:"): keep only ours.
@@ -196,6 +219,7 @@ export class TwoTierCache {
     this.closed = true;
     await Promise.allSettled([...this.inflight.values()]);
     this.memory.close();
+    for (const detach of this.detachMetrics) detach();
     await this.bus.close();
     await this.gateway.close();
   }
@@ -213,13 +237,21 @@ export class TwoTierCache {
 
   protected async read(category: CacheCategory, fullKey: string): Promise<unknown> {
     const counters = this.counters[category];
+    const sampled = (++this.memoryHitsSeen & MEMORY_HIT_SAMPLE_MASK) === 0;
+    const started = sampled ? performance.now() : 0;
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
       counters.memoryHits += 1;
+      if (sampled) this.observe('get', 'memory', started);
+      if (this.telemetry.tracing) this.traceMemoryHit('get', category);
       return cached;
     }
     counters.memoryMisses += 1;
-    return this.readRedis(counters, fullKey);
+    return this.instrumented('get', category, async (span) => {
+      const value = await this.readRedis(counters, fullKey);
+      span?.setAttribute('cache.hit', value !== undefined);
+      return value;
+    });
   }
 
   /** A read of reprise's own bookkeeping (indexes), kept out of the hit/miss figures. */
@@ -232,8 +264,11 @@ export class TwoTierCache {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
     if (!this.gateway.client) return;
-    const stored = await this.gateway.run('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), null);
-    if (stored !== null) await this.bus.publish({ keys: [fullKey] });
+    await this.instrumented('set', category, async (span) => {
+      span?.setAttribute('cache.item_size', encoded.size);
+      const stored = await this.gateway.run('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), null);
+      if (stored !== null) await this.bus.publish({ keys: [fullKey] });
+    });
   }
 
   private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
@@ -260,15 +295,77 @@ export class TwoTierCache {
     return decoded.value;
   }
 
-  private async loadThrough<T>(category: CacheCategory, fullKey: string, factory: () => T | Promise<T>, ttlMs: number): Promise<T> {
+  private async loadThrough<T>(
+    category: CacheCategory,
+    fullKey: string,
+    factory: () => T | Promise<T>,
+    ttlMs: number,
+    span: Span | undefined,
+  ): Promise<T> {
     const counters = this.counters[category];
     counters.memoryMisses += 1;
     const fromRedis = await this.readRedis(counters, fullKey);
+    span?.setAttribute('cache.hit', fromRedis !== undefined);
     if (fromRedis !== undefined) return fromRedis as T;
     const value = await factory();
     if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
     await this.write(category, fullKey, value, ttlMs);
     return value;
+  }
+
+  // ---- telemetry: plain counters on the hot path, read by Prometheus at scrape time ----
+
+  /**
+   * Times an operation that may reach Redis, under the tier that served it, and wraps it in a span when the caller
+   * is inside a recorded trace (like the ioredis instrumentation, reprise starts no trace of its own for cache calls).
+   */
+  private async instrumented<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      if (!this.telemetry.tracing) return await run();
+      return await this.telemetry.span(`cache.${operation}`, async (span) => {
+        const result = await run(span);
+        span.setAttribute('cache.tier', this.gateway.backend);
+        return result;
+      }, { attributes: { 'cache.operation': operation, 'cache.category': category } });
+    } finally {
+      this.observe(operation, this.gateway.backend, started);
+    }
+  }
+
+  private observe(operation: TimedOperation, tier: Tier, started: number): void {
+    const seconds = (performance.now() - started) / 1_000;
+    this.telemetry.metrics.operationDuration.observe({ operation, tier }, seconds);
+    this.telemetry.profiler.record(`cache.${operation}`, seconds);
+  }
+
+  /** A memory hit inside a recorded trace: a span that starts and ends at once. */
+  private traceMemoryHit(operation: TimedOperation, category: CacheCategory): void {
+    this.telemetry.tracer
+      .startSpan(`cache.${operation}`, {
+        attributes: { 'cache.operation': operation, 'cache.category': category, 'cache.hit': true, 'cache.tier': 'memory' },
+      })
+      .end();
+  }
+
+  private exportMetrics(): Array<() => void> {
+    const { metrics } = this.telemetry;
+    return [
+      metrics.collectInto(metrics.cacheRequests, (metric) => {
+        for (const category of CACHE_CATEGORIES) {
+          const c = this.counters[category];
+          metric.inc({ category, tier: 'memory', result: 'hit' }, c.memoryHits);
+          metric.inc({ category, tier: 'memory', result: 'miss' }, c.memoryMisses);
+          metric.inc({ category, tier: 'redis', result: 'hit' }, c.redisHits);
+          metric.inc({ category, tier: 'redis', result: 'miss' }, c.redisMisses);
+        }
+      }),
+      metrics.collectInto(metrics.cacheBackend, (metric) => {
+        const backend = this.gateway.backend;
+        metric.set({ type: 'redis' }, backend === 'redis' ? 1 : 0);
+        metric.set({ type: 'memory' }, backend === 'memory' ? 1 : 0);
+      }),
+    ];
   }
 
   private dropFromMemory(invalidation: Invalidation): void {

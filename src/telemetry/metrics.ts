@@ -6,6 +6,18 @@
  */
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 
+type Collected = Counter<string> | Gauge<string>;
+/** Callbacks that set a metric's values at scrape time; shared by every RepriseMetrics on one registry. */
+const collectors = new WeakMap<object, Set<(metric: Collected) => void>>();
+
+/** prom-client calls this on each scrape: start from zero, then let every live source add its figures. */
+function runCollectors(this: Collected): void {
+  const sources = collectors.get(this);
+  if (!sources || sources.size === 0) return;
+  this.reset();
+  for (const source of sources) source(this);
+}
+
 /** Buckets from 50 µs to 5 s: cache operations live in µs to ms, upstream calls in seconds. */
 export const LATENCY_BUCKETS_SECONDS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -42,6 +54,7 @@ export class RepriseMetrics {
       help: 'Cache reads by category, tier (memory, redis) and result (hit, miss).',
       labelNames: ['category', 'tier', 'result'] as const,
       registers,
+      collect: runCollectors,
     }));
     this.operationDuration = once('reprise_cache_operation_duration_seconds', () => new Histogram({
       name: 'reprise_cache_operation_duration_seconds',
@@ -61,6 +74,7 @@ export class RepriseMetrics {
       help: 'Where cache requests go now: 1 for the active backend (redis or memory), 0 for the other.',
       labelNames: ['type'] as const,
       registers,
+      collect: runCollectors,
     }));
     this.idRegistryLookups = once('reprise_id_registry_lookups_total', () => new Counter({
       name: 'reprise_id_registry_lookups_total',
@@ -126,5 +140,17 @@ export class RepriseMetrics {
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800],
       registers,
     }));
+  }
+
+  /**
+   * Lets a live object (a cache instance) set `metric`'s values at scrape time, so its hot path only bumps plain
+   * integers. Returns the removal, called when that object closes.
+   */
+  collectInto<M extends Collected>(metric: M, source: (metric: M) => void): () => void {
+    let sources = collectors.get(metric);
+    if (!sources) collectors.set(metric, (sources = new Set()));
+    const entry = source as (metric: Collected) => void;
+    sources.add(entry);
+    return () => sources.delete(entry);
   }
 }
