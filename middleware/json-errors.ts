@@ -1,0 +1,60 @@
+/**
+ * The JSON error handler for reprise's routes: every error becomes `{ error, ... }` with the right status, and
+ * internals (stack traces, Redis addresses) never reach the client.
+ */
+import type { ErrorRequestHandler } from 'express';
+import { UnknownCategoryError } from '../src/cache/categories.js';
+import type { Logger } from '../src/logger.js';
+
+/** An error whose message is meant for the client, with its HTTP status. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+export function jsonErrorHandler(logger?: Pick<Logger, 'error'>): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const { status, body } = describe(error);
+    if (status >= 500) logger?.error(`admin route failed: ${error instanceof Error ? error.message : String(error)}`);
+    res.status(status).json(body);
+  };
+}
+
+function describe(error: unknown): { status: number; body: Record<string, unknown> } {
+  if (error instanceof HttpError) return { status: error.status, body: { error: error.message, ...error.details } };
+  if (error instanceof UnknownCategoryError) {
+    return { status: 400, body: { error: error.message, validCategories: error.validCategories } };
+  }
+  const parser = (error ?? {}) as BodyParserError;
+  switch (parser.type) {
+    case 'entity.too.large':
+      return { status: 413, body: { error: 'request body too large', limitBytes: parser.limit } };
+    case 'entity.parse.failed':
+      return { status: 400, body: { error: 'malformed JSON body' } };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, body: { error: 'unsupported body encoding' } };
+    default:
+      break;
+  }
+  if (typeof parser.status === 'number' && parser.status >= 400 && parser.status < 500) {
+    return { status: parser.status, body: { error: 'bad request' } };
+  }
+  return { status: 500, body: { error: 'internal error' } };
+}

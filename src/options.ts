@@ -1,0 +1,113 @@
+/**
+ * createReprise options (SPEC "Entry point"): their types, and the checks that turn a wrong option into a clear error
+ * at start rather than a surprise at 3 a.m. An option wins over its environment variable.
+ */
+import type { RequestHandler } from 'express';
+import type { TracerProvider } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
+import type { CacheOptions } from './cache/create-cache.js';
+
+export interface MoodWorkflowResult {
+  recommendations: object[];
+  moodAnalysis?: object;
+}
+
+export interface ComputeContext {
+  /** Aborted when the mood's time is up (warm timeout) or reprise is closing. */
+  signal: AbortSignal;
+  /** Why reprise asks: a warm run, or a read-through for a caller. */
+  reason: 'warm' | 'read-through';
+}
+
+export type ComputeRecommendations = (moodPrompt: string, ctx: ComputeContext) => Promise<MoodWorkflowResult>;
+
+export interface ReccobeatsOptions {
+  /** [RECCOBEATS_BASE_URL], default https://api.reccobeats.com */
+  baseUrl?: string;
+  timeoutMs?: number;
+  /** IDs per /v1/track request, at most 40 (default 40). */
+  batchSize?: number;
+  maxConcurrency?: number;
+}
+
+export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
+  /** Bearer token for admin routes. [REPRISE_ADMIN_TOKEN] */
+  adminToken?: string;
+  /** The host's own authentication middleware for admin routes. */
+  adminAuth?: RequestHandler;
+  /** The host's mood workflow, used by warming and read-through. */
+  computeRecommendations?: ComputeRecommendations;
+  /** Moods kept precomputed (default: the 10 of SPEC). */
+  popularMoods?: string[];
+  /** node-cron expression for warming, or false to disable. [REPRISE_WARM_CRON], default `0 3 * * *` */
+  warmSchedule?: string | false;
+  /** IANA time zone of the schedule (default: the process's). [REPRISE_WARM_TIMEZONE] */
+  warmTimezone?: string;
+  reccobeats?: ReccobeatsOptions;
+  /** prom-client registry for reprise's metrics (default: reprise's own). */
+  registry?: Registry;
+  /** OpenTelemetry tracer provider (default: the global one). */
+  tracerProvider?: TracerProvider;
+  /** Largest JSON body the admin routes accept (default 16 kB). */
+  adminBodyLimit?: string | number;
+}
+
+const KNOWN_OPTIONS = new Set<string>([
+  'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisConnectTimeoutMs', 'circuitBreaker',
+  'similarityThreshold', 'logger', 'env', 'adminToken', 'adminAuth', 'computeRecommendations', 'popularMoods',
+  'warmSchedule', 'warmTimezone', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit',
+] satisfies Array<keyof RepriseOptions>);
+
+export class RepriseOptionsError extends TypeError {
+  override name = 'RepriseOptionsError';
+}
+
+/** Rejects unknown option names (with a suggestion) and options of the wrong kind. */
+export function validateOptions(options: unknown): RepriseOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new RepriseOptionsError('createReprise takes an options object');
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      const suggestion = [...KNOWN_OPTIONS].find((known) => known.toLowerCase() === name.toLowerCase());
+      throw new RepriseOptionsError(`unknown option ${JSON.stringify(name)}${suggestion ? `; did you mean ${suggestion}?` : ''}`);
+    }
+  }
+  const o = options as RepriseOptions;
+  expectType(o.redisUrl, 'string', 'redisUrl');
+  expectType(o.keyPrefix, 'string', 'keyPrefix');
+  expectType(o.adminToken, 'string', 'adminToken');
+  expectType(o.adminAuth, 'function', 'adminAuth');
+  expectType(o.computeRecommendations, 'function', 'computeRecommendations');
+  expectType(o.warmTimezone, 'string', 'warmTimezone');
+  if (o.warmSchedule !== undefined && o.warmSchedule !== false && typeof o.warmSchedule !== 'string') {
+    throw new RepriseOptionsError('warmSchedule must be a cron expression or false');
+  }
+  if (o.popularMoods !== undefined && (!Array.isArray(o.popularMoods) || !o.popularMoods.every((m) => typeof m === 'string'))) {
+    throw new RepriseOptionsError('popularMoods must be a list of mood prompts (strings)');
+  }
+  if (o.registry !== undefined && typeof (o.registry as { metrics?: unknown }).metrics !== 'function') {
+    throw new RepriseOptionsError('registry must be a prom-client Registry');
+  }
+  if (o.tracerProvider !== undefined && typeof (o.tracerProvider as { getTracer?: unknown }).getTracer !== 'function') {
+    throw new RepriseOptionsError('tracerProvider must be an OpenTelemetry TracerProvider');
+  }
+  if (o.redis !== undefined && typeof (o.redis as { get?: unknown }).get !== 'function') {
+    throw new RepriseOptionsError('redis must be an ioredis Redis or Cluster instance');
+  }
+  if (o.reccobeats !== undefined && (typeof o.reccobeats !== 'object' || o.reccobeats === null)) {
+    throw new RepriseOptionsError('reccobeats must be an object { baseUrl?, timeoutMs?, batchSize?, maxConcurrency? }');
+  }
+  return o;
+}
+
+function expectType(value: unknown, type: 'string' | 'function', name: string): void {
+  if (value !== undefined && typeof value !== type) throw new RepriseOptionsError(`${name} must be a ${type}, got ${typeof value}`);
+}
+
+/** An environment variable, or undefined when unset or blank. */
+export function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
