@@ -217,16 +217,16 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     expect(backend.calls('get')).toBe(getsAfterFill);
 
     await workerA.set('user_profile', 'u1', { name: 'new' });
-    await pollUntil(async () => (await workerB.get<{ name: string }>('user_profile', 'u1'))?.name === 'new', 'worker B to see the new value', undefined, 100);
+    await pollUntil(async () => (await workerB.get<{ name: string }>('user_profile', 'u1'))?.name === 'new', 'worker B to see the new value');
 
     await workerA.delete('user_profile', 'u1');
-    await pollUntil(async () => (await workerB.get('user_profile', 'u1')) === undefined, 'worker B to drop the deleted entry', undefined, 100);
+    await pollUntil(async () => (await workerB.get('user_profile', 'u1')) === undefined, 'worker B to drop the deleted entry');
 
     await workerA.set('top_tracks', 't', [1]);
     expect(await workerB.get('top_tracks', 't')).toEqual([1]);
     backend.cli('SET', 'bus:top_tracks:t', 'not reprise');
     await workerA.invalidate('top_tracks');
-    await pollUntil(async () => (await workerB.get('top_tracks', 't')) === undefined, 'worker B to drop the invalidated category', undefined, 100);
+    await pollUntil(async () => (await workerB.get('top_tracks', 't')) === undefined, 'worker B to drop the invalidated category');
     expect(workerB.stats().tiers.redis.invalidations.received).toBeGreaterThanOrEqual(3);
   });
 
