@@ -1,0 +1,71 @@
+/**
+ * Precomputed recommendations in the cache's popular_mood_cache category, one entry per normalised mood. Each entry
+ * carries when it was computed and when it expires, so any worker can tell how fresh it is.
+ */
+import type { TwoTierCache } from '../cache/two-tier-cache.js';
+import { FRESH_SHARE_OF_TTL } from './defaults.js';
+import type { ComputedRecommendations, PrecomputedRecommendations } from './types.js';
+
+const CATEGORY = 'popular_mood_cache';
+
+export class PrecomputedStore {
+  constructor(private readonly cache: TwoTierCache) {}
+
+  /** The entry of a normalised mood, or null. A value of any other shape is treated as missing. */
+  async get(mood: string): Promise<PrecomputedRecommendations | null> {
+    const value = await this.cache.get(CATEGORY, mood);
+    return isEntry(value) ? value : null;
+  }
+
+  async put(mood: string, computed: ComputedRecommendations): Promise<PrecomputedRecommendations> {
+    const { recommendations, moodAnalysis } = checkComputed(computed);
+    const ttlMs = this.cache.ttls[CATEGORY] * 1_000;
+    const computedAt = new Date();
+    const entry: PrecomputedRecommendations = {
+      recommendations,
+      moodAnalysis: moodAnalysis ?? null,
+      computedAt,
+      expiresAt: new Date(computedAt.getTime() + ttlMs),
+    };
+    await this.cache.set(CATEGORY, mood, entry);
+    return entry;
+  }
+
+  async delete(mood: string): Promise<boolean> {
+    return this.cache.delete(CATEGORY, mood);
+  }
+
+  /** True while the entry has more than 20% of its TTL left. */
+  static isFresh(entry: PrecomputedRecommendations, now = Date.now()): boolean {
+    const lifetime = entry.expiresAt.getTime() - entry.computedAt.getTime();
+    return entry.expiresAt.getTime() - now > lifetime * FRESH_SHARE_OF_TTL;
+  }
+}
+
+export class InvalidRecommendationsError extends TypeError {
+  override name = 'InvalidRecommendationsError';
+}
+
+/** What the host's workflow (or a caller) hands over must be `{ recommendations: object[], moodAnalysis?: object }`. */
+export function checkComputed(value: unknown): ComputedRecommendations {
+  const candidate = value as Partial<ComputedRecommendations> | null;
+  if (typeof candidate !== 'object' || candidate === null || !Array.isArray(candidate.recommendations)) {
+    throw new InvalidRecommendationsError('recommendations must be given as { recommendations: object[], moodAnalysis?: object }');
+  }
+  const analysis = candidate.moodAnalysis;
+  if (analysis !== undefined && analysis !== null && typeof analysis !== 'object') {
+    throw new InvalidRecommendationsError('moodAnalysis must be an object when given');
+  }
+  return candidate as ComputedRecommendations;
+}
+
+function isEntry(value: unknown): value is PrecomputedRecommendations {
+  const entry = value as Partial<PrecomputedRecommendations> | null;
+  return (
+    typeof entry === 'object' &&
+    entry !== null &&
+    Array.isArray(entry.recommendations) &&
+    entry.computedAt instanceof Date &&
+    entry.expiresAt instanceof Date
+  );
+}

@@ -1,0 +1,130 @@
+/**
+ * What workers sharing one Redis know about warm runs:
+ * - `<prefix>@<task>:lock`: the lease of the run in progress (manual or scheduled); its token is the job id, so a
+ *   refused caller learns which job runs.
+ * - `<prefix>@<task>:job`: progress of the current or last job, written by the worker running it.
+ * - `<prefix>@<task>:last-slot`: the latest schedule slot already run, so a late worker does not run it again.
+ * The keys sit outside every cache category, so invalidating the cache leaves them alone. Without Redis all of it
+ * is held by this process.
+ */
+import type { Logger } from '../logger.js';
+import type { RedisGateway } from '../redis/gateway.js';
+import { LeaseLock, type Lease } from '../redis/lease-lock.js';
+import type { WarmProgress, WarmStatus, WarmTrigger } from './types.js';
+
+const RECORD_TTL_MS = 7 * 24 * 60 * 60 * 1_000;
+const STATUSES = new Set<WarmStatus>(['running', 'succeeded', 'partial', 'failed', 'abandoned']);
+const TRIGGERS = new Set<WarmTrigger>(['manual', 'schedule']);
+
+export interface WarmStateOptions {
+  gateway: RedisGateway;
+  keyPrefix: string;
+  /** The schedule's task name without the prefix; the keys derive from it. */
+  taskName: string;
+  leaseMs: number;
+  logger: Logger;
+}
+
+export class WarmState {
+  private readonly gateway: RedisGateway;
+  private readonly lock: LeaseLock;
+  private readonly jobKey: string;
+  private readonly lastSlotKey: string;
+  private lastSlotHere: string | null = null;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(options: WarmStateOptions) {
+    const base = `${options.keyPrefix}@${options.taskName}`;
+    this.gateway = options.gateway;
+    this.jobKey = `${base}:job`;
+    this.lastSlotKey = `${base}:last-slot`;
+    this.lock = new LeaseLock({
+      gateway: options.gateway,
+      key: `${base}:lock`,
+      leaseMs: options.leaseMs,
+      logger: options.logger,
+      name: `popular moods warm (${base})`,
+    });
+  }
+
+  /** The lock for a new job, or null while another job runs anywhere. */
+  claim(jobId: string): Promise<Lease | null> {
+    return this.lock.acquire(jobId);
+  }
+
+  /** The id of the job holding the lock: null when none, undefined when Redis cannot tell. */
+  runningJobId(): Promise<string | null | undefined> {
+    return this.lock.holder();
+  }
+
+  async slotDone(slot: string): Promise<boolean> {
+    let last = this.lastSlotHere;
+    if (this.gateway.client) {
+      const stored = await this.gateway.run('warm.last_slot', (client) => client.get(this.lastSlotKey), null);
+      if (stored !== null && (last === null || stored > last)) last = stored;
+    }
+    // Slots are ISO timestamps of one format: text order is time order.
+    return last !== null && last >= slot;
+  }
+
+  async markSlotDone(slot: string): Promise<void> {
+    this.lastSlotHere = slot;
+    await this.gateway.run('warm.last_slot', (client) => client.set(this.lastSlotKey, slot, 'PX', RECORD_TTL_MS), null);
+  }
+
+  /** Stores progress for other workers; writes keep their order and never throw. */
+  publish(progress: WarmProgress): Promise<void> {
+    if (!this.gateway.client) return Promise.resolve();
+    const text = JSON.stringify(progress);
+    const write = this.writes.then(() => this.gateway.run('warm.progress', (client) => client.set(this.jobKey, text, 'PX', RECORD_TTL_MS), null));
+    this.writes = write;
+    return write.then(() => undefined);
+  }
+
+  /** The progress last published by any worker, or null (none, unreadable, or Redis unavailable). */
+  async lastPublished(): Promise<WarmProgress | null> {
+    if (!this.gateway.client) return null;
+    const text = await this.gateway.run('warm.progress', (client) => client.get(this.jobKey), null);
+    return text === null ? null : parseProgress(text);
+  }
+}
+
+/** Reads a progress record as data only; anything of another shape is ignored. */
+export function parseProgress(text: string): WarmProgress | null {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const { jobId, status, trigger, total, done, failed, startedAt, finishedAt } = raw;
+  const counts = [total, done, failed];
+  if (
+    typeof jobId !== 'string' ||
+    !STATUSES.has(status as WarmStatus) ||
+    !TRIGGERS.has(trigger as WarmTrigger) ||
+    !counts.every((count) => Number.isInteger(count) && (count as number) >= 0)
+  ) {
+    return null;
+  }
+  const started = parseDate(startedAt);
+  const finished = finishedAt === null ? null : parseDate(finishedAt);
+  if (started === undefined || finished === undefined) return null;
+  return {
+    jobId,
+    status: status as WarmStatus,
+    trigger: trigger as WarmTrigger,
+    total: total as number,
+    done: done as number,
+    failed: failed as number,
+    startedAt: started,
+    finishedAt: finished,
+  };
+}
+
+function parseDate(value: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

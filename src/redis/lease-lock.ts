@@ -1,0 +1,195 @@
+/**
+ * A lock shared by every process on one Redis: `SET key token NX PX lease`. Only the owner (the holder of the token)
+ * can extend it (compare-and-PEXPIRE) or release it (compare-and-DEL), both atomic in Lua. A held lease is renewed
+ * in the background; if its holder dies, renewals stop and the key expires, so another process can take over.
+ *
+ * Without Redis the lock lives in this process only. When Redis is configured but unavailable, it degrades to that
+ * and says so in a log line: other processes may then hold their own lease at the same time.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { RedisGateway } from './gateway.js';
+import { LuaScript } from './lua-script.js';
+
+const RENEW = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`);
+
+const RELEASE = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`);
+
+const UNAVAILABLE = Symbol('redis unavailable');
+
+export interface LeaseLockOptions {
+  gateway: RedisGateway;
+  /** The Redis key holding the owner's token. */
+  key: string;
+  /** How long a lease lasts without renewal. */
+  leaseMs: number;
+  /** How often a held lease is extended (default: a third of the lease). */
+  renewEveryMs?: number;
+  logger: Logger;
+  /** What the lock guards, for log lines. */
+  name?: string;
+}
+
+export interface Lease {
+  readonly token: string;
+  /** 'redis': shared by every process on that Redis; 'memory': this process only. */
+  readonly scope: 'redis' | 'memory';
+  /** Aborted if the lease is lost: a renewal found the key gone or owned by someone else. */
+  readonly signal: AbortSignal;
+  readonly released: boolean;
+  /** Gives the lock up if this lease still owns it. Never throws; safe to call twice. */
+  release(): Promise<void>;
+}
+
+export class LeaseLock {
+  readonly key: string;
+  readonly leaseMs: number;
+  private readonly renewEveryMs: number;
+  private readonly gateway: RedisGateway;
+  private readonly logger: Logger;
+  private readonly name: string;
+  private held: HeldLease | null = null;
+
+  constructor(options: LeaseLockOptions) {
+    this.key = options.key;
+    this.leaseMs = positiveInteger(options.leaseMs, 'leaseMs');
+    this.renewEveryMs = positiveInteger(options.renewEveryMs ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'renewEveryMs');
+    if (this.renewEveryMs >= this.leaseMs) throw new RangeError('renewEveryMs must be shorter than leaseMs');
+    this.gateway = options.gateway;
+    this.logger = options.logger;
+    this.name = options.name ?? options.key;
+  }
+
+  /** A lease carrying `token`, or null when someone (here or in another process) holds the lock. */
+  async acquire(token: string = randomUUID()): Promise<Lease | null> {
+    if (typeof token !== 'string' || token === '') throw new TypeError('a lease token is a non-empty string');
+    if (this.heldHere()) return null;
+    if (!this.gateway.client) return this.hold(token, 'memory');
+
+    const reply = await this.gateway.run(
+      'lock.acquire',
+      (client) => client.set(this.key, token, 'PX', this.leaseMs, 'NX'),
+      UNAVAILABLE,
+    );
+    // Another caller in this process may have taken a local lease while we waited.
+    if (this.heldHere()) {
+      if (reply === 'OK') await this.releaseInRedis(token);
+      return null;
+    }
+    if (reply === 'OK') return this.hold(token, 'redis');
+    if (reply === UNAVAILABLE) {
+      this.logger.warn(`${this.name}: Redis unavailable, lock held in this process only; other processes may run at the same time`);
+      return this.hold(token, 'memory');
+    }
+    return null;
+  }
+
+  /** The token of the current holder: null when free, undefined when Redis cannot tell right now. */
+  async holder(): Promise<string | null | undefined> {
+    if (this.heldHere()) return this.held!.token;
+    if (!this.gateway.client) return null;
+    const token = await this.gateway.run('lock.holder', (client) => client.get(this.key), UNAVAILABLE);
+    return token === UNAVAILABLE ? undefined : token;
+  }
+
+  private heldHere(): boolean {
+    const held = this.held;
+    if (!held) return false;
+    if (held.scope === 'memory' && held.expiresAt <= Date.now()) {
+      this.drop(held);
+      return false;
+    }
+    return true;
+  }
+
+  private hold(token: string, scope: Lease['scope']): Lease {
+    const controller = new AbortController();
+    const held: HeldLease = {
+      token,
+      scope,
+      controller,
+      expiresAt: Date.now() + this.leaseMs,
+      renewing: false,
+      timer: setInterval(() => void this.renew(held), this.renewEveryMs),
+      released: false,
+    };
+    held.timer.unref();
+    this.held = held;
+    const lock = this;
+    return {
+      token,
+      scope,
+      signal: controller.signal,
+      get released() {
+        return held.released;
+      },
+      release: () => lock.release(held),
+    };
+  }
+
+  private async renew(held: HeldLease): Promise<void> {
+    if (held.renewing || held.released) return;
+    if (held.scope === 'memory') {
+      held.expiresAt = Date.now() + this.leaseMs;
+      return;
+    }
+    held.renewing = true;
+    try {
+      const renewed = await this.gateway.run(
+        'lock.renew',
+        (client) => RENEW.run(client, [this.key], [held.token, this.leaseMs]),
+        UNAVAILABLE,
+      );
+      // Unavailable: keep trying; if Redis stays away past the lease, the next answer is 0 and the lease is lost.
+      if (renewed === UNAVAILABLE || held.released) return;
+      if (Number(renewed) !== 1) {
+        this.logger.warn(`${this.name}: lease lost (expired or taken over); stopping`);
+        this.drop(held);
+        held.controller.abort(new Error(`${this.name}: lease lost`));
+      }
+    } finally {
+      held.renewing = false;
+    }
+  }
+
+  private async release(held: HeldLease): Promise<void> {
+    if (held.released) return;
+    this.drop(held);
+    if (held.scope === 'redis') await this.releaseInRedis(held.token);
+  }
+
+  private async releaseInRedis(token: string): Promise<void> {
+    // If Redis is unreachable the key simply expires at the end of the lease.
+    await this.gateway.run('lock.release', (client) => RELEASE.run(client, [this.key], [token]), 0);
+  }
+
+  private drop(held: HeldLease): void {
+    held.released = true;
+    clearInterval(held.timer);
+    if (this.held === held) this.held = null;
+  }
+}
+
+interface HeldLease {
+  token: string;
+  scope: Lease['scope'];
+  controller: AbortController;
+  /** For memory leases: when the lease lapses unless renewed. */
+  expiresAt: number;
+  renewing: boolean;
+  timer: NodeJS.Timeout;
+  released: boolean;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number of milliseconds, got ${value}`);
+  return value;
+}

@@ -1,0 +1,144 @@
+/** Building blocks of the popular mood tests: instances on a backend (or memory), controllable workflows. */
+import { Registry } from 'prom-client';
+import { createCacheParts, type CacheOptions } from '../../src/cache/create-cache.js';
+import type { RepriseCache } from '../../src/cache/reprise-cache.js';
+import type { RedisGateway } from '../../src/redis/gateway.js';
+import { PopularMoods } from '../../src/moods/popular-moods.js';
+import type { PopularMoodsOptions } from '../../src/moods/options.js';
+import type { ComputeContext, ComputedRecommendations } from '../../src/moods/types.js';
+import { Telemetry } from '../../src/telemetry/telemetry.js';
+import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
+
+export interface MoodsInstance {
+  cache: RepriseCache;
+  gateway: RedisGateway;
+  moods: PopularMoods;
+  telemetry: Telemetry;
+  logger: RecordingLogger;
+  close(): Promise<void>;
+}
+
+export type InstanceOptions = Partial<Omit<PopularMoodsOptions, 'cache' | 'gateway'>> & {
+  cacheOptions?: CacheOptions;
+  /** Default true: fail unless Redis answers. */
+  waitForRedis?: boolean;
+};
+
+/** One "worker": its own cache, Redis connection and PopularMoods, as createReprise would build them. */
+export async function openInstance(redisUrl: string | null, keyPrefix: string, options: InstanceOptions = {}): Promise<MoodsInstance> {
+  const { cacheOptions, waitForRedis = true, ...moodOptions } = options;
+  const logger = recordingLogger();
+  const telemetry = moodOptions.telemetry ?? new Telemetry({ registry: new Registry() });
+  const { cache, gateway } = createCacheParts({
+    ...(redisUrl ? { redisUrl } : {}),
+    keyPrefix,
+    logger,
+    // Behaviour tests: a busy 2-core machine must not push a command into memory-only mode.
+    redisCommandTimeoutMs: 2_000,
+    telemetry,
+    env: {},
+    ...cacheOptions,
+  });
+  if (redisUrl && waitForRedis && !(await gateway.waitUntilReady(10_000))) {
+    await cache.close();
+    throw new Error(`no Redis at ${redisUrl}`);
+  }
+  let moods: PopularMoods;
+  try {
+    moods = new PopularMoods({ cache, gateway, telemetry, logger, env: {}, warmSchedule: false, ...moodOptions });
+  } catch (error) {
+    await cache.close();
+    throw error;
+  }
+  let closed = false;
+  return {
+    cache,
+    gateway,
+    moods,
+    telemetry,
+    logger,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await moods.close();
+      await cache.close();
+    },
+  };
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export interface ComputeCall {
+  mood: string;
+  ctx: ComputeContext;
+  answer: Deferred<ComputedRecommendations>;
+}
+
+/** A workflow whose every call waits until the test answers it; it records calls and the most at once. */
+export function controlledCompute() {
+  const calls: ComputeCall[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const compute = (mood: string, ctx: ComputeContext): Promise<ComputedRecommendations> => {
+    const answer = deferred<ComputedRecommendations>();
+    calls.push({ mood, ctx, answer });
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return answer.promise.finally(() => {
+      inFlight -= 1;
+    });
+  };
+  return {
+    compute,
+    calls,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    /** Answers the call for `mood` with a result naming it. */
+    answer(mood: string) {
+      const call = calls.find((candidate) => candidate.mood === mood);
+      if (!call) throw new Error(`no compute call for ${mood}`);
+      call.answer.resolve(resultFor(mood));
+    },
+    answerAll() {
+      for (const call of calls) call.answer.resolve(resultFor(call.mood));
+    },
+  };
+}
+
+/** A workflow that answers at once and counts calls per mood. */
+export function countingCompute() {
+  const calls: string[] = [];
+  const compute = async (mood: string): Promise<ComputedRecommendations> => {
+    calls.push(mood);
+    return resultFor(mood);
+  };
+  return {
+    compute,
+    calls,
+    callsFor: (mood: string) => calls.filter((call) => call === mood).length,
+  };
+}
+
+export function resultFor(mood: string): ComputedRecommendations {
+  return { recommendations: [{ id: `track-for-${mood}`, title: mood }], moodAnalysis: { mood, energy: 0.5 } };
+}
+
+/** Lets pending callbacks and I/O run once (to observe that something has NOT happened yet). */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
