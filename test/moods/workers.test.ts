@@ -1,0 +1,200 @@
+/**
+ * Many workers on one Redis: one warm per schedule slot between them, one warm at a time (a refused caller learns the
+ * running job's id), progress readable from any worker, lease renewal for long runs, takeover when a holder dies.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
+import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { sample } from '../harness/prometheus.js';
+import { freePort, hasRedisServer, pollUntil } from '../harness/redis-servers.js';
+import { controlledCompute, countingCompute, openInstance, type InstanceOptions, type MoodsInstance } from './helpers.js';
+
+const MOODS = ['calm', 'focus', 'party'];
+
+describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers on %s Redis', (backendName) => {
+  let backend: Backend;
+  const opened: MoodsInstance[] = [];
+  let prefixCounter = 0;
+
+  beforeAll(async () => {
+    backend = await startBackend(backendName);
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((instance) => instance.close()));
+  });
+  afterAll(async () => {
+    await backend?.destroy();
+  });
+
+  /** `count` workers sharing one key prefix on the backend. */
+  async function workers(count: number, options: InstanceOptions = {}): Promise<MoodsInstance[]> {
+    const prefix = `w${++prefixCounter}:`;
+    const instances = await Promise.all(Array.from({ length: count }, () => openInstance(backend.url, prefix, { moods: MOODS, ...options })));
+    opened.push(...instances);
+    return instances;
+  }
+
+  const lockKey = (instance: MoodsInstance) => `${instance.cache.keyPrefix}@warm-popular-moods:lock`;
+
+  it('runs one warm per schedule slot between workers firing at the same moment: one computation per mood', async () => {
+    const workflow = countingCompute();
+    const instances = await workers(4, { computeRecommendations: workflow.compute });
+    const slot = new Date('2030-01-01T03:00:00.000Z');
+
+    const outcomes = await Promise.all(instances.slice(0, 3).map((instance) => instance.moods.runScheduledNow(slot)));
+    const ran = outcomes.filter((outcome) => outcome.ran);
+    expect(ran).toHaveLength(1);
+    for (const outcome of outcomes.filter((candidate) => !candidate.ran)) {
+      expect(['locked', 'slot_done']).toContain(outcome.ran ? null : outcome.reason);
+    }
+    expect(workflow.calls.sort()).toEqual([...MOODS].sort());
+    for (const mood of MOODS) expect(workflow.callsFor(mood)).toBe(1);
+
+    // A worker whose timer fires late for the same slot finds it done; nothing is computed again.
+    expect(await instances[3]!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'slot_done' });
+    expect(await instances[0]!.moods.runScheduledNow(new Date('2030-01-01T03:00:00.900Z'))).toEqual({ ran: false, reason: 'slot_done' });
+    expect(workflow.calls).toHaveLength(MOODS.length);
+    expect(backend.cli('EXISTS', lockKey(instances[0]!))).toBe('0');
+
+    // The next slot runs again (its moods are fresh, so nothing needs computing).
+    const next = await instances[3]!.moods.runScheduledNow(new Date('2030-01-02T03:00:00.000Z'));
+    expect(next.ran).toBe(true);
+    expect(workflow.calls).toHaveLength(MOODS.length);
+  });
+
+  it('skips a slot on every other worker while one worker runs it, naming the running job', async () => {
+    const workflow = controlledCompute();
+    const [first, second, third] = await workers(3, { computeRecommendations: workflow.compute });
+    const slot = new Date('2030-02-01T03:00:00.000Z');
+
+    const running = first!.moods.runScheduledNow(slot);
+    await pollUntil(() => workflow.calls.length === 2, 'the first worker to start computing');
+    const jobId = backend.cli('GET', lockKey(first!));
+    expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await second!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'locked', jobId });
+    expect(await third!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'locked', jobId });
+    const skipped = await second!.telemetry.metrics.registry.metrics();
+    expect(sample(skipped, 'reprise_warm_runs_total', { status: 'skipped_locked' })).toBe(1);
+
+    workflow.answerAll();
+    await pollUntil(() => workflow.calls.length === 3, 'the third mood');
+    workflow.answerAll();
+    const outcome = await running;
+    expect(outcome.ran && outcome.report.jobId).toBe(jobId);
+    expect(outcome.ran && outcome.report.trigger).toBe('schedule');
+    expect(workflow.calls).toHaveLength(3);
+  });
+
+  it('refuses a manual warm on one worker while another runs one, and shows that job\'s progress everywhere', async () => {
+    const workflow = controlledCompute();
+    const [holder, other] = await workers(2, { computeRecommendations: workflow.compute });
+    const started = await holder!.moods.startWarm();
+    if (!started.started) throw new Error('the first warm should start');
+    const { jobId } = started.job;
+
+    expect(await other!.moods.startWarm()).toEqual({ started: false, runningJobId: jobId });
+    const refusal = await other!.moods.warm({ force: true }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(WarmAlreadyRunningError);
+    expect((refusal as WarmAlreadyRunningError).jobId).toBe(jobId);
+    // A scheduled slot on the other worker is skipped as well.
+    expect(await other!.moods.runScheduledNow(new Date('2030-03-01T03:00:00Z'))).toMatchObject({ ran: false, reason: 'locked', jobId });
+
+    await pollUntil(() => workflow.calls.length === 2, 'two computations');
+    expect(await other!.moods.progress()).toMatchObject({ jobId, status: 'running', trigger: 'manual', total: 3, done: 0, failed: 0, finishedAt: null });
+    workflow.calls[0]!.answer.reject(new Error('upstream 500'));
+    await pollUntil(async () => (await other!.moods.progress())?.done === 1, 'the other worker to see one mood done');
+    expect(await other!.moods.progress()).toMatchObject({ jobId, status: 'running', done: 1, failed: 1 });
+
+    workflow.answerAll();
+    await pollUntil(() => workflow.calls.length === 3, 'the third mood');
+    workflow.answerAll();
+    await pollUntil(async () => (await other!.moods.progress())?.status === 'partial', 'the other worker to see the end');
+    const last = await other!.moods.progress();
+    expect(last).toMatchObject({ jobId, total: 3, done: 3, failed: 1 });
+    expect(last!.finishedAt).toBeInstanceOf(Date);
+    expect(last!.startedAt).toBeInstanceOf(Date);
+    expect(workflow.calls).toHaveLength(3);
+
+    // Now the other worker may run, and its job becomes the one everybody sees.
+    const next = await other!.moods.startWarm();
+    expect(next.started).toBe(true);
+    await pollUntil(() => workflow.calls.length === 4, 'the failed mood to be retried');
+    expect(workflow.calls[3]!.mood).toBe(workflow.calls[0]!.mood);
+    workflow.answerAll();
+    await pollUntil(async () => (await holder!.moods.progress())?.jobId === (next.started ? next.job.jobId : '') && (await holder!.moods.progress())?.status === 'succeeded', 'the first worker to see the second job end');
+  });
+
+  it('renews the lease of a run that outlasts it, and no other run starts meanwhile', async () => {
+    const workflow = controlledCompute();
+    const [holder, other] = await workers(2, { computeRecommendations: workflow.compute, warmLeaseMs: 1_500, moods: ['slow'] });
+    const started = await holder!.moods.startWarm();
+    if (!started.started) throw new Error('the warm should start');
+    const key = lockKey(holder!);
+    expect(backend.cli('GET', key)).toBe(started.job.jobId);
+
+    // Three renewals in a row: together they outlast the 1.5 s lease, which never lapsed.
+    for (let renewal = 0; renewal < 3; renewal++) {
+      const before = Number(backend.cli('PTTL', key));
+      expect(before).toBeGreaterThan(0);
+      await pollUntil(() => Number(backend.cli('PTTL', key)) > before, `renewal ${renewal + 1} of the lease`);
+      expect(backend.cli('GET', key)).toBe(started.job.jobId);
+      expect(await other!.moods.startWarm()).toEqual({ started: false, runningJobId: started.job.jobId });
+    }
+    expect(workflow.calls).toHaveLength(1);
+
+    workflow.answerAll();
+    await pollUntil(() => backend.cli('EXISTS', key) === '0', 'the lock to be released');
+    expect((await holder!.moods.progress())!.status).toBe('succeeded');
+    expect(workflow.calls).toHaveLength(1);
+  });
+
+  it('lets another worker run once a dead holder\'s lease expires, and reports the dead job as abandoned', async () => {
+    const holderWorkflow = controlledCompute();
+    const otherWorkflow = countingCompute();
+    const prefix = `w${++prefixCounter}:`;
+    const holder = await openInstance(backend.url, prefix, { moods: MOODS, computeRecommendations: holderWorkflow.compute, warmLeaseMs: 1_000 });
+    const other = await openInstance(backend.url, prefix, { moods: MOODS, computeRecommendations: otherWorkflow.compute, warmLeaseMs: 1_000 });
+    opened.push(holder, other);
+
+    const started = await holder.moods.startWarm();
+    if (!started.started) throw new Error('the warm should start');
+    await pollUntil(() => holderWorkflow.calls.length === 2, 'the holder to compute');
+    expect(await other.moods.startWarm()).toEqual({ started: false, runningJobId: started.job.jobId });
+
+    // The holder's process dies: its connection drops without releasing anything.
+    holder.gateway.client!.disconnect();
+    await pollUntil(() => backend.cli('EXISTS', lockKey(other)) === '0', 'the dead holder\'s lease to expire');
+    expect(await other.moods.progress()).toMatchObject({ jobId: started.job.jobId, status: 'abandoned' });
+
+    const takeover = await other.moods.warm();
+    expect(takeover.status).toBe('succeeded');
+    expect(takeover.jobId).not.toBe(started.job.jobId);
+    expect(otherWorkflow.calls.sort()).toEqual([...MOODS].sort());
+    expect(await other.moods.progress()).toMatchObject({ jobId: takeover.jobId, status: 'succeeded' });
+
+    // Let the dead worker's run end so it can close; its writes reach only its own memory.
+    holderWorkflow.answerAll();
+    await pollUntil(() => holderWorkflow.calls.length === 3, 'the holder\'s last mood');
+    holderWorkflow.answerAll();
+  });
+
+  it('falls back to a lock of this process when Redis is unreachable, says so, and still warms', async () => {
+    const workflow = countingCompute();
+    const nobody = `redis://127.0.0.1:${await freePort()}`;
+    const instance = await openInstance(nobody, `w${++prefixCounter}:`, {
+      moods: MOODS,
+      computeRecommendations: workflow.compute,
+      waitForRedis: false,
+      cacheOptions: { redisConnectTimeoutMs: 200 },
+    });
+    opened.push(instance);
+    expect(instance.gateway.available).toBe(false);
+
+    const report = await instance.moods.warm();
+    expect(report.status).toBe('succeeded');
+    expect(workflow.calls).toHaveLength(MOODS.length);
+    expect(instance.logger.lines.some((line) => /Redis unavailable, lock held in this process only/.test(line))).toBe(true);
+    expect(await instance.moods.progress()).toMatchObject({ jobId: report.jobId, status: 'succeeded' });
+    expect(await instance.moods.getPrecomputedRecommendations('calm')).not.toBeNull();
+  });
+});
