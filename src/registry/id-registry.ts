@@ -1,0 +1,523 @@
+/**
+ * The Spotify <-> ReccoBeats ID registry: validated mappings both ways and Spotify IDs known to be missing from
+ * ReccoBeats, each with its own TTL, so the ReccoBeats client asks only about IDs nobody has asked about lately.
+ *
+ * Redis (standalone or Cluster) is the shared store: entries packed into small listpack hashes, bulk calls one
+ * round trip per node (see layout.ts). An in-process store always holds what this process wrote or read and
+ * answers whenever Redis does not (memory-only mode, Redis down, one Cluster node failing); no call rejects
+ * because of Redis. When Redis answers, its answer wins.
+ *
+ * Input: mark* calls check every ID and throw InvalidIdError before writing anything. Bulk reads skip what cannot
+ * be a Spotify track ID (it appears in neither result; counted in stats().ignoredIds) and look duplicates up once,
+ * keeping first-seen order. Single reads answer false/null for such strings.
+ */
+import type { Span } from '@opentelemetry/api';
+import { DEFAULT_TTLS, parseTtl } from '../cache/categories.js';
+import { validateKeyPrefix } from '../cache/keys.js';
+import { consoleLogger, type Logger } from '../logger.js';
+import type { RedisGateway } from '../redis/gateway.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+import { RegistryActivity, type ActivitySnapshot, type LookupResult } from './activity.js';
+import {
+  decodeForward,
+  decodeReverse,
+  encodeForward,
+  encodeReverse,
+  expiryFor,
+  isLive,
+  missingReasonOf,
+  relativeSeconds,
+  type ForwardEntry,
+  type MissingReason,
+} from './entries.js';
+import {
+  assertReccobeatsId,
+  assertSpotifyId,
+  canonicalReccobeatsId,
+  isReccobeatsId,
+  isSpotifyId,
+  packReccobeatsId,
+  packSpotifyId,
+} from './ids.js';
+import { SHARD_COUNT } from './layout.js';
+import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
+import { RedisRegistryStore, type UnlinkItem, type WriteItem } from './redis-store.js';
+import { sweepRedisStore } from './sweeper.js';
+
+/** IDs per script call: a bulk call of up to this many IDs costs one round trip per node. */
+export const BULK_CHUNK_IDS = 1_000;
+const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
+const DEFAULT_MEMORY_MAX_ENTRIES = 50_000;
+
+export interface IdRegistryOptions {
+  gateway: RedisGateway;
+  keyPrefix: string;
+  /** Seconds; defaults DEFAULT_TTLS.id_registry (30 days) and DEFAULT_TTLS.id_registry_missing (7 days). */
+  ttls?: { validatedSeconds?: number; missingSeconds?: number };
+  telemetry?: Telemetry;
+  logger?: Logger;
+  /** How often expired entries are removed and counts corrected (default 5 min; 0 turns the timer off). */
+  sweepIntervalMs?: number;
+  /** Entries of each kind the in-process store keeps (default 50 000). */
+  memoryMaxEntries?: number;
+  /** Clock in ms since the Unix epoch (default Date.now); tests move time with it. */
+  now?: () => number;
+}
+
+export interface IdRegistryTtls {
+  validatedSeconds: number;
+  missingSeconds: number;
+}
+
+export interface RegistrySweepReport {
+  backend: 'redis' | 'memory';
+  removed: MemoryCounts;
+  /** Miscounted entries found and corrected by finished Redis passes. */
+  drift: number;
+  /** False when Redis stopped answering part way (the pass resumes next time). */
+  complete: boolean;
+}
+
+export interface IdRegistryStats extends ActivitySnapshot {
+  /** Where the counts come from now. */
+  backend: 'redis' | 'memory';
+  /** Validated mappings (Spotify -> ReccoBeats) and known-missing IDs, across all processes when on Redis. */
+  validated: number;
+  missing: number;
+  ttls: IdRegistryTtls;
+  redis: { shards: number; reverse: number; forwardBuckets: number; reverseBuckets: number } | null;
+  memory: MemoryCounts & { maxEntries: number };
+  sweep: { intervalMs: number; runs: number; lastRunAt: string | null; removed: MemoryCounts; drift: number };
+  /** Bulk-read inputs that could not be Spotify track IDs and were skipped. */
+  ignoredIds: number;
+  /** Values found in Redis that the registry did not write; treated as absent. */
+  undecodable: number;
+}
+
+interface ForwardLookup {
+  entries: (ForwardEntry | null)[];
+  roundTrips: number;
+}
+
+export class IdRegistry {
+  readonly ttls: IdRegistryTtls;
+  private readonly telemetry: Telemetry;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly redis: RedisRegistryStore;
+  private readonly memory: MemoryRegistryStore;
+  private readonly activity: RegistryActivity;
+  private readonly gateway: RedisGateway;
+  private readonly sweepIntervalMs: number;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> = Promise.resolve();
+  private sweepTotals = { runs: 0, lastRunAt: null as string | null, removed: { validated: 0, missing: 0, reverse: 0 }, drift: 0 };
+  private ignoredIds = 0;
+  private undecodable = 0;
+  private closed = false;
+
+  constructor(options: IdRegistryOptions) {
+    if (!options?.gateway) throw new TypeError('IdRegistry needs the Redis gateway (memory-only mode: a gateway without a client)');
+    this.gateway = options.gateway;
+    this.ttls = {
+      validatedSeconds: parseTtl(options.ttls?.validatedSeconds ?? DEFAULT_TTLS.id_registry, 'ttls.validatedSeconds'),
+      missingSeconds: parseTtl(options.ttls?.missingSeconds ?? DEFAULT_TTLS.id_registry_missing, 'ttls.missingSeconds'),
+    };
+    this.telemetry = options.telemetry ?? new Telemetry();
+    this.logger = options.logger ?? consoleLogger;
+    this.now = options.now ?? Date.now;
+    this.redis = new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix));
+    this.memory = new MemoryRegistryStore(wholePositive(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries'));
+    this.activity = new RegistryActivity(this.telemetry);
+    this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    if (!Number.isFinite(this.sweepIntervalMs) || this.sweepIntervalMs < 0) {
+      throw new RangeError(`sweepIntervalMs must be a number of milliseconds >= 0, got ${this.sweepIntervalMs}`);
+    }
+    if (this.sweepIntervalMs > 0) {
+      this.sweepTimer = setInterval(() => void this.sweepOnSchedule(), this.sweepIntervalMs);
+      this.sweepTimer.unref();
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------------------
+
+  async isKnownMissing(spotifyId: string): Promise<boolean> {
+    const entry = await this.lookupOne(spotifyId);
+    return entry?.kind === 'missing';
+  }
+
+  async getValidatedId(spotifyId: string): Promise<string | null> {
+    const entry = await this.lookupOne(spotifyId);
+    return entry?.kind === 'validated' ? entry.reccobeatsId : null;
+  }
+
+  async getSpotifyId(reccobeatsId: string): Promise<string | null> {
+    requireString(reccobeatsId, 'reccobeatsId');
+    if (!isReccobeatsId(reccobeatsId)) return null;
+    const id = canonicalReccobeatsId(reccobeatsId);
+    return this.telemetry.profiler.time('registry.get_spotify_id', async () => {
+      const now = this.now();
+      const { values } = this.redis.configured ? await this.redis.read('r', [packReccobeatsId(id)]) : { values: [undefined] };
+      let spotifyId: string | null = null;
+      const value = values[0];
+      if (value === undefined) {
+        const entry = this.memory.getReverse(id);
+        spotifyId = entry && isLive(entry, now) ? entry.spotifyId : null;
+      } else if (value !== null) {
+        const entry = decodeReverse(value);
+        if (!entry) this.undecodable += 1;
+        else if (isLive(entry, now)) {
+          this.memory.rememberReverse(id, entry);
+          spotifyId = entry.spotifyId;
+        }
+      }
+      this.activity.recordLookups({ validated: spotifyId ? 1 : 0, missing: 0, unknown: spotifyId ? 0 : 1 });
+      return spotifyId;
+    });
+  }
+
+  /** Splits IDs into those to ask ReccoBeats about and those known to be missing (validated IDs are "to check"). */
+  async bulkCheckMissing(ids: Iterable<string>): Promise<[idsToCheck: string[], knownMissing: string[]]> {
+    const unique = this.uniqueSpotifyIds(ids);
+    return this.traced('registry.bulk_check_missing', unique.length, async (span) => {
+      const { entries, roundTrips } = await this.lookupForward(unique);
+      const idsToCheck: string[] = [];
+      const knownMissing: string[] = [];
+      unique.forEach((id, index) => (entries[index]?.kind === 'missing' ? knownMissing : idsToCheck).push(id));
+      span.setAttributes({ 'registry.hits': knownMissing.length, 'registry.round_trips': roundTrips });
+      return [idsToCheck, knownMissing];
+    });
+  }
+
+  /** The validated ReccoBeats ID of each given Spotify ID that has one, in first-seen order. */
+  async bulkGetValidated(ids: Iterable<string>): Promise<Map<string, string>> {
+    const unique = this.uniqueSpotifyIds(ids);
+    return this.traced('registry.bulk_get_validated', unique.length, async (span) => {
+      const { entries, roundTrips } = await this.lookupForward(unique);
+      const validated = new Map<string, string>();
+      unique.forEach((id, index) => {
+        const entry = entries[index];
+        if (entry?.kind === 'validated') validated.set(id, entry.reccobeatsId);
+      });
+      span.setAttributes({ 'registry.hits': validated.size, 'registry.round_trips': roundTrips });
+      return validated;
+    });
+  }
+
+  /**
+   * Both answers of one read: validated mappings, known-missing IDs and the rest, for a caller that needs all
+   * three (one round trip per node instead of two calls).
+   */
+  async bulkLookup(ids: Iterable<string>): Promise<{ validated: Map<string, string>; missing: string[]; unknown: string[] }> {
+    const unique = this.uniqueSpotifyIds(ids);
+    return this.traced('registry.bulk_lookup', unique.length, async (span) => {
+      const { entries, roundTrips } = await this.lookupForward(unique);
+      const result = { validated: new Map<string, string>(), missing: [] as string[], unknown: [] as string[] };
+      unique.forEach((id, index) => {
+        const entry = entries[index];
+        if (entry?.kind === 'validated') result.validated.set(id, entry.reccobeatsId);
+        else if (entry?.kind === 'missing') result.missing.push(id);
+        else result.unknown.push(id);
+      });
+      span.setAttributes({ 'registry.hits': result.validated.size + result.missing.length, 'registry.round_trips': roundTrips });
+      return result;
+    });
+  }
+
+  /** Why an ID is known to be missing, or null when it is not. */
+  async getMissingReason(spotifyId: string): Promise<MissingReason | null> {
+    const entry = await this.lookupOne(spotifyId);
+    return entry?.kind === 'missing' ? entry.reason : null;
+  }
+
+  // ---- writes -----------------------------------------------------------------------------------------------
+
+  async markValidated(spotifyId: string, reccobeatsId: string): Promise<void> {
+    await this.writeValidated(this.checkedPairs([[spotifyId, reccobeatsId]]));
+  }
+
+  async markMissing(spotifyId: string, reason?: string): Promise<void> {
+    await this.writeMissing(this.checkedSpotifyIds([spotifyId]), missingReasonOf(reason));
+  }
+
+  /** Records validated pairs; a pair sharing either ID with an earlier one (here or in the store) replaces it. */
+  async bulkMarkValidated(pairs: Iterable<[spotifyId: string, reccobeatsId: string]>): Promise<void> {
+    const checked = this.checkedPairs(pairs);
+    await this.traced('registry.bulk_mark_validated', checked.length, async (span) => {
+      span.setAttribute('registry.round_trips', await this.writeValidated(checked));
+    });
+  }
+
+  /** Records IDs as missing; an ID with a live validated mapping keeps it. */
+  async bulkMarkMissing(spotifyIds: Iterable<string>, reason?: string): Promise<void> {
+    const checked = this.checkedSpotifyIds(spotifyIds);
+    const why = missingReasonOf(reason);
+    await this.traced('registry.bulk_mark_missing', checked.length, async (span) => {
+      span.setAttribute('registry.round_trips', await this.writeMissing(checked, why));
+    });
+  }
+
+  /** The ReccoBeats client reports lookups it did not make (reason: validated_id, known_missing, duplicate, ...). */
+  recordApiCallsAvoided(reason: string, count: number): void {
+    this.activity.recordApiCallsAvoided(reason, count);
+  }
+
+  // ---- counts and housekeeping ------------------------------------------------------------------------------
+
+  async stats(): Promise<IdRegistryStats> {
+    const memory = this.memory.counts();
+    const shards = this.redis.configured ? await this.redis.meta() : null;
+    const redis = shards && {
+      shards: SHARD_COUNT,
+      validated: sum(shards, 'validated'),
+      missing: sum(shards, 'missing'),
+      reverse: sum(shards, 'reverse'),
+      forwardBuckets: sum(shards, 'forwardBuckets'),
+      reverseBuckets: sum(shards, 'reverseBuckets'),
+    };
+    const validated = redis ? redis.validated : memory.validated;
+    const missing = redis ? redis.missing : memory.missing;
+    this.telemetry.metrics.idRegistryEntries.set({ kind: 'validated' }, validated);
+    this.telemetry.metrics.idRegistryEntries.set({ kind: 'missing' }, missing);
+    return {
+      backend: redis ? 'redis' : 'memory',
+      validated,
+      missing,
+      ...this.activity.snapshot(),
+      ttls: { ...this.ttls },
+      redis: redis && { shards: redis.shards, reverse: redis.reverse, forwardBuckets: redis.forwardBuckets, reverseBuckets: redis.reverseBuckets },
+      memory: { ...memory, maxEntries: this.memory.maxEntries },
+      sweep: { intervalMs: this.sweepIntervalMs, ...this.sweepTotals, removed: { ...this.sweepTotals.removed } },
+      ignoredIds: this.ignoredIds,
+      undecodable: this.undecodable,
+    };
+  }
+
+  /** Removes expired entries now (memory and a full Redis pass) and corrects the counts. */
+  sweep(): Promise<RegistrySweepReport> {
+    return this.queueSweep(0);
+  }
+
+  /** Stops the sweep timer and waits for a sweep in progress. The gateway (shared) stays open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping.catch(() => undefined);
+  }
+
+  // ---- internals --------------------------------------------------------------------------------------------
+
+  private async lookupOne(spotifyId: string): Promise<ForwardEntry | null> {
+    requireString(spotifyId, 'spotifyId');
+    if (!isSpotifyId(spotifyId)) return null;
+    return this.telemetry.profiler.time('registry.lookup', async () => (await this.lookupForward([spotifyId])).entries[0] ?? null);
+  }
+
+  /** Live forward entries for valid, unique IDs: Redis first, memory for whatever Redis did not answer. */
+  private async lookupForward(ids: string[]): Promise<ForwardLookup> {
+    const values: (Buffer | null | undefined)[] = new Array(ids.length).fill(undefined);
+    let roundTrips = 0;
+    if (this.redis.configured) {
+      for (let start = 0; start < ids.length; start += BULK_CHUNK_IDS) {
+        const chunk = ids.slice(start, start + BULK_CHUNK_IDS);
+        const read = await this.redis.read('s', chunk.map(packSpotifyId));
+        read.values.forEach((value, offset) => (values[start + offset] = value));
+        roundTrips += read.roundTrips;
+      }
+    }
+    const now = this.now();
+    const counts: Record<LookupResult, number> = { validated: 0, missing: 0, unknown: 0 };
+    const entries = ids.map((id, index) => {
+      const entry = this.forwardAnswer(id, values[index], now);
+      counts[entry ? entry.kind : 'unknown'] += 1;
+      return entry;
+    });
+    this.activity.recordLookups(counts);
+    return { entries, roundTrips };
+  }
+
+  private forwardAnswer(id: string, value: Buffer | null | undefined, now: number): ForwardEntry | null {
+    if (value === undefined) {
+      const remembered = this.memory.getForward(id);
+      return remembered && isLive(remembered, now) ? remembered : null;
+    }
+    const entry = value === null ? null : decodeForward(value);
+    if (value !== null && !entry) this.undecodable += 1;
+    if (!entry || !isLive(entry, now)) {
+      // Redis answered "nothing live": an older copy here must not answer later, when Redis is down.
+      this.memory.forgetForward(id);
+      return null;
+    }
+    this.memory.rememberForward(id, entry);
+    return entry;
+  }
+
+  /** Writes to memory always and to Redis when configured; returns the round trips used. */
+  private async writeValidated(pairs: [string, string][]): Promise<number> {
+    const now = this.now();
+    const expiresAtMs = expiryFor(now, this.ttls.validatedSeconds);
+    for (const [spotifyId, reccobeatsId] of pairs) this.memory.markValidated(spotifyId, reccobeatsId, expiresAtMs);
+    if (!this.redis.configured) return 0;
+
+    let roundTrips = 0;
+    for (let start = 0; start < pairs.length; start += BULK_CHUNK_IDS) {
+      const items: WriteItem[] = [];
+      for (const [spotifyId, reccobeatsId] of pairs.slice(start, start + BULK_CHUNK_IDS)) {
+        const spotifyField = packSpotifyId(spotifyId);
+        const reccobeatsField = packReccobeatsId(reccobeatsId);
+        items.push({ op: 'v', field: spotifyField, value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) });
+        items.push({ op: 'r', field: reccobeatsField, value: encodeReverse({ spotifyId, expiresAtMs }) });
+      }
+      const report = await this.redis.write(items, relativeSeconds(now));
+      roundTrips += report.roundTrips;
+      // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
+      const stale: UnlinkItem[] = report.replaced.map(({ item, oldPartner }) => {
+        const written = items[item]!;
+        return written.op === 'v'
+          ? { space: 'r', field: oldPartner, partner: written.field }
+          : { space: 's', field: oldPartner, partner: written.field };
+      });
+      if (stale.length > 0) {
+        await this.redis.unlink(stale);
+        roundTrips += 1;
+      }
+    }
+    return roundTrips;
+  }
+
+  private async writeMissing(spotifyIds: string[], reason: MissingReason): Promise<number> {
+    const now = this.now();
+    const entry = { kind: 'missing' as const, reason, expiresAtMs: expiryFor(now, this.ttls.missingSeconds) };
+    for (const spotifyId of spotifyIds) this.memory.markMissing(spotifyId, entry, now);
+    if (!this.redis.configured) return 0;
+
+    let roundTrips = 0;
+    const value = encodeForward(entry);
+    for (let start = 0; start < spotifyIds.length; start += BULK_CHUNK_IDS) {
+      const items: WriteItem[] = spotifyIds.slice(start, start + BULK_CHUNK_IDS).map((id) => ({ op: 'm', field: packSpotifyId(id), value }));
+      roundTrips += (await this.redis.write(items, relativeSeconds(now))).roundTrips;
+    }
+    return roundTrips;
+  }
+
+  private checkedSpotifyIds(spotifyIds: Iterable<string>): string[] {
+    const unique = new Set<string>();
+    for (const id of iterate(spotifyIds, 'spotifyIds')) {
+      assertSpotifyId(id);
+      unique.add(id);
+    }
+    return [...unique];
+  }
+
+  /** Validates every pair, then keeps a one-to-one set: a later pair sharing either ID replaces the earlier. */
+  private checkedPairs(pairs: Iterable<[string, string]>): [string, string][] {
+    const bySpotify = new Map<string, string>();
+    const byReccobeats = new Map<string, string>();
+    for (const pair of iterate(pairs, 'pairs')) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('each pair is [spotifyId, reccobeatsId]');
+      const [spotifyId, rawReccobeatsId] = pair as [unknown, unknown];
+      assertSpotifyId(spotifyId);
+      assertReccobeatsId(rawReccobeatsId);
+      const reccobeatsId = canonicalReccobeatsId(rawReccobeatsId);
+      const previousReccobeats = bySpotify.get(spotifyId);
+      if (previousReccobeats !== undefined) byReccobeats.delete(previousReccobeats);
+      const previousSpotify = byReccobeats.get(reccobeatsId);
+      if (previousSpotify !== undefined) bySpotify.delete(previousSpotify);
+      bySpotify.set(spotifyId, reccobeatsId);
+      byReccobeats.set(reccobeatsId, spotifyId);
+    }
+    return [...bySpotify];
+  }
+
+  private uniqueSpotifyIds(ids: Iterable<string>): string[] {
+    const unique = new Set<string>();
+    for (const id of iterate(ids, 'ids')) {
+      if (isSpotifyId(id)) unique.add(id);
+      else this.ignoredIds += 1;
+    }
+    return [...unique];
+  }
+
+  private async traced<T>(name: string, ids: number, run: (span: Span) => Promise<T>): Promise<T> {
+    return this.telemetry.profiler.time(name, () =>
+      this.telemetry.span(name, run, {
+        attributes: { 'registry.ids': ids, 'registry.backend': this.gateway.backend },
+      }),
+    );
+  }
+
+  private sweepOnSchedule(): Promise<unknown> {
+    if (this.closed) return Promise.resolve();
+    // Another process may have swept moments ago: skip shards whose pass finished within half an interval.
+    return this.queueSweep(Math.floor(this.sweepIntervalMs / 2_000)).catch((error: unknown) => {
+      this.logger.warn(`id registry sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  private queueSweep(minGapSeconds: number): Promise<RegistrySweepReport> {
+    const run = this.sweeping.catch(() => undefined).then(() => this.sweepNow(minGapSeconds));
+    this.sweeping = run;
+    return run;
+  }
+
+  private async sweepNow(minGapSeconds: number): Promise<RegistrySweepReport> {
+    return this.telemetry.profiler.time('registry.sweep', () =>
+      this.telemetry.span(
+        'registry.sweep',
+        async (span) => {
+          const now = this.now();
+          const removed = this.memory.sweep(now);
+          let backend: RegistrySweepReport['backend'] = 'memory';
+          let drift = 0;
+          let complete = true;
+          if (this.redis.configured) {
+            const report = await sweepRedisStore(this.redis, relativeSeconds(now), minGapSeconds);
+            complete = report.complete;
+            drift = report.drift;
+            // Redis is the shared truth: once it answered, its removals are the ones to report.
+            if (report.answered) {
+              backend = 'redis';
+              Object.assign(removed, report.removed);
+            }
+          }
+          this.sweepTotals.runs += 1;
+          this.sweepTotals.lastRunAt = new Date(now).toISOString();
+          this.sweepTotals.removed.validated += removed.validated;
+          this.sweepTotals.removed.missing += removed.missing;
+          this.sweepTotals.removed.reverse += removed.reverse;
+          this.sweepTotals.drift += drift;
+          span.setAttributes({
+            'registry.backend': backend,
+            'registry.removed.validated': removed.validated,
+            'registry.removed.missing': removed.missing,
+            'registry.drift': drift,
+            'registry.complete': complete,
+          });
+          await this.stats();
+          return { backend, removed, drift, complete };
+        },
+        { root: true },
+      ),
+    );
+  }
+}
+
+function requireString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
+}
+
+function iterate<T>(input: Iterable<T>, name: string): Iterable<T> {
+  if (typeof input === 'string' || input === null || typeof (input as Iterable<T>)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${name} must be an iterable (array, Set, ...) of IDs, not ${typeof input === 'string' ? 'a string' : String(input)}`);
+  }
+  return input;
+}
+
+function wholePositive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a whole number > 0, got ${value}`);
+  return value;
+}
+
+function sum<K extends string>(rows: Record<K, number>[], key: K): number {
+  return rows.reduce((total, row) => total + row[key], 0);
+}

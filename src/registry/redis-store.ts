@@ -1,0 +1,167 @@
+/**
+ * The registry's Redis side: packed fields and values in, packed values out, one script per shard, one pipeline
+ * per node. It knows nothing of TTL policy or ID text; an answer of `undefined` means "Redis did not answer for
+ * this one" and the caller falls back to memory.
+ */
+import type { RedisGateway } from '../redis/gateway.js';
+import { RegistryLayout, BUCKET_FILL, type Shard, type Space } from './layout.js';
+import { runPerNode, type ShardCommand } from './node-pipelines.js';
+import { META_STAT_FIELDS } from './scripts.js';
+
+export type WriteOp = 'v' | 'm' | 'r';
+
+export interface WriteItem {
+  op: WriteOp;
+  field: Buffer;
+  value: Buffer;
+}
+
+export interface UnlinkItem {
+  space: Space;
+  field: Buffer;
+  /** Removed only if the entry still points to this partner. */
+  partner: Buffer;
+}
+
+export interface WriteReport {
+  /** Whether Redis took each item (false: its node failed). */
+  written: boolean[];
+  /** A written mapping replaced one with another partner: that partner's entry in the other space may be stale. */
+  replaced: { item: number; oldPartner: Buffer }[];
+  roundTrips: number;
+}
+
+export interface ShardMeta {
+  validated: number;
+  missing: number;
+  reverse: number;
+  forwardBuckets: number;
+  reverseBuckets: number;
+}
+
+export interface SweepStep {
+  status: 'more' | 'done' | 'skipped';
+  removed: { validated: number; missing: number; reverse: number };
+  drift: number;
+}
+
+/** Backstop key TTL beyond an entry's own expiry: sweeps normally remove entries long before. */
+export const BACKSTOP_GRACE_SECONDS = 24 * 60 * 60;
+
+export class RedisRegistryStore {
+  readonly layout: RegistryLayout;
+
+  constructor(private readonly gateway: RedisGateway, keyPrefix: string) {
+    this.layout = new RegistryLayout(keyPrefix);
+  }
+
+  get configured(): boolean {
+    return this.gateway.client !== null;
+  }
+
+  async read(space: Space, fields: Buffer[]): Promise<{ values: (Buffer | null | undefined)[]; roundTrips: number }> {
+    const byShard = this.groupByShard(fields, (field) => field);
+    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
+      shard,
+      add: (pipeline) => pipeline.repriseIdRegistryReadBuffer(shard.metaKey, shard.bucketBase, space, ...indexes.map((i) => fields[i]!)),
+    }));
+    const { replies, roundTrips } = await runPerNode(this.gateway, 'registry.read', commands);
+    const values: (Buffer | null | undefined)[] = new Array(fields.length).fill(undefined);
+    for (const [shard, indexes] of byShard) {
+      const reply = replies.get(shard);
+      if (!Array.isArray(reply)) continue;
+      indexes.forEach((index, position) => {
+        const value = reply[position];
+        values[index] = Buffer.isBuffer(value) ? value : null;
+      });
+    }
+    return { values, roundTrips };
+  }
+
+  async write(items: WriteItem[], nowSeconds: number): Promise<WriteReport> {
+    const byShard = this.groupByShard(items, (item) => item.field);
+    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
+      shard,
+      add: (pipeline) => {
+        const args: (string | Buffer | number)[] = [shard.metaKey, shard.bucketBase, nowSeconds, BACKSTOP_GRACE_SECONDS, BUCKET_FILL];
+        for (const index of indexes) {
+          const item = items[index]!;
+          args.push(item.op, item.field, item.value);
+        }
+        pipeline.repriseIdRegistryWriteBuffer(...args);
+      },
+    }));
+    const { replies, roundTrips } = await runPerNode(this.gateway, 'registry.write', commands);
+    const written = new Array<boolean>(items.length).fill(false);
+    const replaced: WriteReport['replaced'] = [];
+    for (const [shard, indexes] of byShard) {
+      const reply = replies.get(shard);
+      if (!Array.isArray(reply)) continue;
+      for (const index of indexes) written[index] = true;
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const item = indexes[Number(reply[i]) - 1];
+        const oldPartner = reply[i + 1];
+        if (item !== undefined && Buffer.isBuffer(oldPartner)) replaced.push({ item, oldPartner });
+      }
+    }
+    return { written, replaced, roundTrips };
+  }
+
+  async unlink(items: UnlinkItem[]): Promise<number> {
+    const byShard = this.groupByShard(items, (item) => item.field);
+    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
+      shard,
+      add: (pipeline) => {
+        const args: (string | Buffer)[] = [shard.metaKey, shard.bucketBase];
+        for (const index of indexes) args.push(items[index]!.space, items[index]!.field, items[index]!.partner);
+        pipeline.repriseIdRegistryUnlink(...args);
+      },
+    }));
+    const { replies } = await runPerNode(this.gateway, 'registry.unlink', commands);
+    let removed = 0;
+    for (const reply of replies.values()) removed += Number(reply) || 0;
+    return removed;
+  }
+
+  /** One sweep step on one shard's space; null when Redis did not answer. */
+  async sweepStep(shard: Shard, space: Space, nowSeconds: number, budget: number, minGapSeconds: number): Promise<SweepStep | null> {
+    const { replies } = await runPerNode(this.gateway, 'registry.sweep', [
+      { shard, add: (pipeline) => pipeline.repriseIdRegistrySweep(shard.metaKey, shard.bucketBase, space, nowSeconds, budget, minGapSeconds) },
+    ]);
+    const reply = replies.get(shard);
+    if (!Array.isArray(reply)) return null;
+    const [status, validated, missing, reverse, drift] = reply as [SweepStep['status'], number, number, number, number];
+    return { status, removed: { validated: Number(validated), missing: Number(missing), reverse: Number(reverse) }, drift: Number(drift) };
+  }
+
+  /** Counts and geometry of every shard: one HMGET per shard, one pipeline per node. Null unless all answered. */
+  async meta(): Promise<ShardMeta[] | null> {
+    const commands: ShardCommand[] = this.layout.shards.map((shard) => ({
+      shard,
+      add: (pipeline) => pipeline.hmget(shard.metaKey, ...META_STAT_FIELDS),
+    }));
+    const { replies } = await runPerNode(this.gateway, 'registry.stats', commands);
+    if (replies.size !== this.layout.shards.length) return null;
+    return this.layout.shards.map((shard) => {
+      const [validated, missing, reverse, sLevel, sSplit, rLevel, rSplit] = (replies.get(shard) as (string | null)[]).map((v) => Number(v ?? 0));
+      return {
+        validated: Math.max(0, validated!),
+        missing: Math.max(0, missing!),
+        reverse: Math.max(0, reverse!),
+        forwardBuckets: 2 ** sLevel! + sSplit!,
+        reverseBuckets: 2 ** rLevel! + rSplit!,
+      };
+    });
+  }
+
+  private groupByShard<T>(items: readonly T[], fieldOf: (item: T) => Buffer): Map<Shard, number[]> {
+    const groups = new Map<Shard, number[]>();
+    items.forEach((item, index) => {
+      const shard = this.layout.shardOf(fieldOf(item));
+      const group = groups.get(shard);
+      if (group) group.push(index);
+      else groups.set(shard, [index]);
+    });
+    return groups;
+  }
+}
