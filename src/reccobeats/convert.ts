@@ -1,25 +1,22 @@
 /**
  * convertSpotifyTracksToReccobeat: Spotify track IDs -> ReccoBeats IDs, asking ReccoBeats only about IDs the
  * registry cannot answer.
- *   1. duplicates are dropped; IDs the registry has validated are answered from it; IDs known to be missing skipped;
+ *   1. duplicates are dropped; one registry read answers validated IDs and skips IDs known to be missing;
  *   2. the rest go to `GET /v1/track?ids=` in batches of `batchSize` (the client bounds concurrency);
- *   3. a returned track is matched to a requested ID only through the Spotify link in its `href`, never by position;
+ *   3. a returned track is matched to a requested ID only through the Spotify link in its `href`, never by position
+ *      (and only when its `id` is a ReccoBeats UUID the registry can store);
  *   4. requested IDs absent from a successful answer are marked missing, but only when every returned track was
  *      matched (an unmatched track could be one of them); a failed batch marks nothing.
  */
 import { SpanKind } from '@opentelemetry/api';
 import { consoleLogger, type Logger } from '../logger.js';
+import type { IdRegistry } from '../registry/id-registry.js';
+import { canonicalReccobeatsId, isReccobeatsId } from '../registry/ids.js';
 import type { ReccobeatsClient } from './client.js';
 import { assertSpotifyIds, spotifyTrackIdFromHref } from './spotify-ids.js';
 
-/** What conversion needs of the ID registry (src/registry/id-registry.ts). */
-export interface IdLookup {
-  bulkGetValidated(ids: string[]): Promise<Map<string, string>>;
-  bulkCheckMissing(ids: string[]): Promise<[idsToCheck: string[], knownMissing: string[]]>;
-  bulkMarkValidated(pairs: Iterable<[string, string]>): Promise<void>;
-  bulkMarkMissing(ids: Iterable<string>, reason?: string): Promise<void>;
-  recordApiCallsAvoided(reason: string, count: number): void;
-}
+/** What conversion needs of the ID registry. */
+export type IdLookup = Pick<IdRegistry, 'bulkLookup' | 'bulkMarkValidated' | 'bulkMarkMissing' | 'recordApiCallsAvoided'>;
 
 export interface ConversionDependencies {
   client: ReccobeatsClient;
@@ -43,8 +40,8 @@ export interface ConversionReport {
   failedBatches: number;
 }
 
-/** Reason stored with IDs marked missing by conversion. */
-export const MISSING_REASON = 'absent_from_reccobeats';
+/** Reason stored with IDs marked missing by conversion (one of the registry's MISSING_REASONS). */
+export const MISSING_REASON = 'not_found';
 
 export async function convertSpotifyTracksToReccobeat(
   spotifyIds: readonly string[],
@@ -64,12 +61,14 @@ export async function convertSpotifyTracks(spotifyIds: readonly string[], depend
     const unique = [...new Set(spotifyIds)];
     avoided(registry, 'duplicate', spotifyIds.length - unique.length);
 
-    const validated = await orFallback(() => registry.bulkGetValidated(unique), new Map<string, string>(), 'read validated IDs', logger);
+    const known = unique.length === 0 ? { validated: new Map<string, string>(), missing: [], unknown: [] } : await orFallback(
+      () => registry.bulkLookup(unique),
+      { validated: new Map<string, string>(), missing: [], unknown: unique },
+      'look IDs up',
+      logger,
+    );
+    const { validated, missing: knownMissing, unknown: toFetch } = known;
     avoided(registry, 'validated_id', validated.size);
-    const unvalidated = unique.filter((id) => !validated.has(id));
-    const [toFetch, knownMissing] = unvalidated.length === 0
-      ? [[], []]
-      : await orFallback(() => registry.bulkCheckMissing(unvalidated), [unvalidated, []] as [string[], string[]], 'check missing IDs', logger);
     avoided(registry, 'known_missing', knownMissing.length);
 
     const batches = chunk(toFetch, client.batchSize);
@@ -132,8 +131,8 @@ async function convertBatch(batch: string[], client: ReccobeatsClient, registry:
   let unmatched = 0;
   for (const track of tracks) {
     const spotifyId = spotifyTrackIdFromHref(track.href);
-    if (spotifyId === null || !requested.has(spotifyId)) unmatched += 1;
-    else if (!found.has(spotifyId)) found.set(spotifyId, track.id);
+    if (spotifyId === null || !requested.has(spotifyId) || !isReccobeatsId(track.id)) unmatched += 1;
+    else if (!found.has(spotifyId)) found.set(spotifyId, canonicalReccobeatsId(track.id));
   }
   const absent = batch.filter((id) => !found.has(id));
   // A track we could not match may be the answer for one of the absent IDs: then none of them is surely missing.
