@@ -52,9 +52,9 @@ export function loadDashboards(): Dashboard[] {
   return readdirSync(DASHBOARDS_DIR)
     .filter((file) => file.endsWith('.json'))
     .sort()
-    .map((file) => {
+    .map((file): Dashboard => {
       const text = readFileSync(path.join(DASHBOARDS_DIR, file), 'utf8');
-      return { ...(JSON.parse(text) as Omit<Dashboard, 'file' | 'text'>), file, text };
+      return { ...(JSON.parse(text) as Omit<Dashboard, 'file' | 'text'>), file, text } as Dashboard;
     });
 }
 
