@@ -23,7 +23,7 @@ import {
   type WarmSettings,
 } from './options.js';
 import { checkComputed, PrecomputedStore } from './precomputed-store.js';
-import { WarmSchedule } from './schedule.js';
+import { validateSchedule, WarmSchedule } from './schedule.js';
 import { MoodUsage, type MoodCount } from './usage.js';
 import { WarmJob } from './warm-job.js';
 import { WarmState } from './warm-state.js';
@@ -163,6 +163,12 @@ export class PopularMoods {
       this.logger.info('popular moods: warm schedule disabled');
       return;
     }
+    // Checked even without a workflow, so a typo is reported before the workflow is wired in.
+    validateSchedule(expression, timezone);
+    if (!this.compute) {
+      this.logger.info('popular moods: no computeRecommendations given, warm schedule not started');
+      return;
+    }
     const schedule = new WarmSchedule({
       expression,
       ...(timezone !== undefined ? { timezone } : {}),
@@ -170,12 +176,6 @@ export class PopularMoods {
       run: (slot) => this.runScheduledNow(slot),
       logger: this.logger,
     });
-    if (!this.compute) {
-      // The expression is still checked above so a typo is reported even before the workflow is wired in.
-      void schedule.close();
-      this.logger.info('popular moods: no computeRecommendations given, warm schedule not started');
-      return;
-    }
     this.warmTask = schedule;
     this.logger.info(`popular moods: warming on "${expression}"${timezone ? ` (${timezone})` : ''}, next at ${schedule.nextRun()?.toISOString()}`);
   }

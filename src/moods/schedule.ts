@@ -32,8 +32,9 @@ export class WarmSchedule {
 
   /** Validates the expression and time zone (a WarmScheduleError says what is wrong) and starts the task. */
   constructor(options: WarmScheduleOptions) {
-    this.expression = checkExpression(options.expression);
-    this.timezone = options.timezone === undefined ? undefined : checkTimezone(options.timezone);
+    validateSchedule(options.expression, options.timezone);
+    this.expression = options.expression;
+    this.timezone = options.timezone;
     this.name = options.name;
     const run = (context: TaskContext) => this.track(options.run(context.date));
     this.task = cron.createTask(this.expression, run, {
@@ -75,6 +76,12 @@ export class WarmSchedule {
     void running.finally(() => this.inProgress.delete(running)).catch(() => undefined);
     return running;
   }
+}
+
+/** Throws a WarmScheduleError saying what is wrong with the expression or the time zone. */
+export function validateSchedule(expression: string, timezone: string | undefined): void {
+  checkExpression(expression);
+  if (timezone !== undefined) checkTimezone(timezone);
 }
 
 function checkExpression(expression: unknown): string {

@@ -47,7 +47,9 @@ export class WarmJob {
   readonly id: string;
   readonly moods: readonly string[];
   private readonly options: WarmJobOptions;
+  /** In the order of the moods, filled as each finishes. */
   private readonly results: MoodResult[] = [];
+  private done = 0;
   private readonly startedAt = new Date();
   private finishedAt: Date | null = null;
   private status: WarmStatus = 'running';
@@ -65,7 +67,7 @@ export class WarmJob {
       status: this.status,
       trigger: this.options.trigger,
       total: this.options.moods.length,
-      done: this.results.length,
+      done: this.done,
       failed: this.failed,
       startedAt: this.startedAt,
       finishedAt: this.finishedAt,
@@ -90,9 +92,10 @@ export class WarmJob {
     let next = 0;
     const worker = async () => {
       while (next < moods.length) {
-        const mood = moods[next++]!;
-        const result = await this.warmOne(mood);
-        this.results.push(result);
+        const index = next++;
+        const result = await this.warmOne(moods[index]!);
+        this.results[index] = result;
+        this.done += 1;
         if (result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'cancelled') this.failed += 1;
         telemetry.metrics.warmMoods.inc({ outcome: result.outcome });
         this.report();

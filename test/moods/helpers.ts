@@ -8,6 +8,7 @@ import type { PopularMoodsOptions } from '../../src/moods/options.js';
 import type { ComputeContext, ComputedRecommendations } from '../../src/moods/types.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
+import { pollUntil } from '../harness/redis-servers.js';
 
 export interface MoodsInstance {
   cache: RepriseCache;
@@ -141,4 +142,19 @@ export function resultFor(mood: string): ComputedRecommendations {
 /** Lets pending callbacks and I/O run once (to observe that something has NOT happened yet). */
 export function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Waits until the key's TTL goes up: without renewal PTTL only falls, so any reading above the lowest seen so far
+ * means the lease was extended.
+ */
+export async function pollForRenewal(pttl: () => number, what: string): Promise<void> {
+  let lowest = Infinity;
+  await pollUntil(() => {
+    const now = pttl();
+    if (now <= 0) throw new Error(`${what}: the key expired (PTTL ${now})`);
+    if (now > lowest) return true;
+    lowest = now;
+    return false;
+  }, what);
 }

@@ -7,7 +7,7 @@ import { WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
 import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { freePort, hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { controlledCompute, countingCompute, openInstance, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { controlledCompute, countingCompute, openInstance, pollForRenewal, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
 const MOODS = ['calm', 'focus', 'party'];
 
@@ -134,9 +134,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
 
     // Three renewals in a row: together they outlast the 1.5 s lease, which never lapsed.
     for (let renewal = 0; renewal < 3; renewal++) {
-      const before = Number(backend.cli('PTTL', key));
-      expect(before).toBeGreaterThan(0);
-      await pollUntil(() => Number(backend.cli('PTTL', key)) > before, `renewal ${renewal + 1} of the lease`);
+      await pollForRenewal(() => Number(backend.cli('PTTL', key)), `renewal ${renewal + 1} of the lease`);
       expect(backend.cli('GET', key)).toBe(started.job.jobId);
       expect(await other!.moods.startWarm()).toEqual({ started: false, runningJobId: started.job.jobId });
     }

@@ -1,0 +1,123 @@
+/** Usage-driven moods: every read-through counts its mood with a decaying weight; topMoods; warming the most requested. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { hasRedisServer } from '../harness/redis-servers.js';
+import { countingCompute, openInstance, type InstanceOptions, type MoodsInstance } from './helpers.js';
+
+const HALF_LIFE_MS = 60 * 60 * 1_000;
+
+for (const mode of ['memory', ...BACKEND_NAMES] as const) {
+  describe.skipIf(mode !== 'memory' && !hasRedisServer)(`mood usage (${mode})`, () => {
+    let backend: Backend | null = null;
+    const opened: MoodsInstance[] = [];
+    let prefixCounter = 0;
+
+    beforeAll(async () => {
+      if (mode !== 'memory') backend = await startBackend(mode);
+    });
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((instance) => instance.close()));
+    });
+    afterAll(async () => {
+      await backend?.destroy();
+    });
+
+    /** A worker whose usage clock the test moves by hand. */
+    async function open(clock: { now: number }, options: InstanceOptions = {}, prefix = `use${++prefixCounter}:`): Promise<MoodsInstance> {
+      const instance = await openInstance(backend?.url ?? null, prefix, {
+        moods: ['calm'],
+        computeRecommendations: countingCompute().compute,
+        usageHalfLifeMs: HALF_LIFE_MS,
+        now: () => clock.now,
+        ...options,
+      });
+      opened.push(instance);
+      return instance;
+    }
+
+    async function ask(instance: MoodsInstance, moodPrompt: string, times: number) {
+      for (let i = 0; i < times; i++) await instance.moods.getOrCompute(moodPrompt);
+    }
+
+    it('counts every read-through under its normalised mood and ranks the most requested first', async () => {
+      const clock = { now: Date.UTC(2030, 0, 1) };
+      const instance = await open(clock);
+      await ask(instance, 'Rainy Day!', 3);
+      await ask(instance, 'rainy   day', 1);
+      await ask(instance, 'Lo-Fi & Beats', 2);
+      await ask(instance, 'calm', 1);
+
+      expect(await instance.moods.topMoods(2)).toEqual([
+        { mood: 'rainy day', score: 4 },
+        { mood: 'lo fi and beats', score: 2 },
+      ]);
+      expect((await instance.moods.topMoods(10)).map((count) => count.mood)).toEqual(['rainy day', 'lo fi and beats', 'calm']);
+      expect(await instance.moods.topMoods(0)).toEqual([]);
+      await expect(instance.moods.topMoods(-1)).rejects.toThrow(/whole number/);
+      if (backend) {
+        // Every worker sees the same counts.
+        const other = await open(clock, {}, instance.cache.keyPrefix);
+        await ask(other, 'lo fi and beats', 3);
+        expect((await instance.moods.topMoods(1))[0]).toEqual({ mood: 'lo fi and beats', score: 5 });
+      }
+    });
+
+    it('lets older requests count less: a request loses half its weight per half-life', async () => {
+      const clock = { now: Date.UTC(2030, 0, 1) };
+      const instance = await open(clock);
+      await ask(instance, 'old favourite', 3);
+      clock.now += 2 * HALF_LIFE_MS;
+      await ask(instance, 'new thing', 1);
+
+      const [first, second] = await instance.moods.topMoods(2);
+      expect(first!.mood).toBe('new thing');
+      expect(first!.score).toBeCloseTo(1, 9);
+      expect(second!.mood).toBe('old favourite');
+      expect(second!.score).toBeCloseTo(0.75, 9);
+
+      // Far beyond the point where weights are rescaled, the arithmetic still holds.
+      clock.now += 40 * HALF_LIFE_MS;
+      await ask(instance, 'new thing', 1);
+      const later = await instance.moods.topMoods(2);
+      expect(later[0]!.mood).toBe('new thing');
+      expect(later[0]!.score).toBeCloseTo(1, 6);
+      expect(later[1]!.score).toBeLessThan(1e-9);
+      expect(later.every((count) => Number.isFinite(count.score))).toBe(true);
+    });
+
+    it('keeps at most usageMaxMoods moods, dropping the least requested, and ignores prompts too long to be moods', async () => {
+      const clock = { now: Date.UTC(2030, 0, 1) };
+      const instance = await open(clock, { usageMaxMoods: 3 });
+      await ask(instance, 'a lot', 5);
+      await ask(instance, 'quite some', 4);
+      await ask(instance, 'some', 3);
+      await ask(instance, 'few', 2);
+      await ask(instance, 'once', 1);
+      await ask(instance, 'word '.repeat(60), 10);
+      expect((await instance.moods.topMoods(10)).map((count) => count.mood)).toEqual(['a lot', 'quite some', 'some']);
+      if (backend) {
+        const scoresKey = `${instance.cache.keyPrefix}@mood-usage:{${instance.cache.keyPrefix}mood-usage}:scores`;
+        expect(backend.cli('ZCARD', scoresKey)).toBe('3');
+        expect(Number(backend.cli('PTTL', scoresKey))).toBeGreaterThan(0);
+      }
+    });
+
+    it('warms the configured moods plus the n most requested ones when warmTopRequested is set, and stores their read-throughs', async () => {
+      const clock = { now: Date.UTC(2030, 0, 1) };
+      const workflow = countingCompute();
+      const instance = await open(clock, { moods: ['calm', 'focus'], computeRecommendations: workflow.compute, warmTopRequested: 2 });
+      await ask(instance, 'summer road trip', 3);
+      await ask(instance, 'calm', 2);
+      await ask(instance, 'rainy day', 1);
+      await ask(instance, 'polka', 1);
+      // Among the two most requested, a read-through result is kept; beyond them it is not.
+      expect(await instance.moods.getPrecomputedRecommendations('summer road trip')).not.toBeNull();
+      expect(await instance.moods.getPrecomputedRecommendations('polka')).toBeNull();
+
+      workflow.calls.length = 0;
+      const report = await instance.moods.warm({ force: true });
+      expect(report.results.map((result) => result.mood)).toEqual(['calm', 'focus', 'summer road trip']);
+      expect(workflow.calls.sort()).toEqual(['calm', 'focus', 'summer road trip']);
+    });
+  });
+}
