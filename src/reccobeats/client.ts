@@ -73,6 +73,8 @@ export class ReccobeatsClient {
   private readonly idRegistry: IdLookup | undefined;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
   private simulatorNoticed = false;
+  /** Aborted by close(): cuts retry waits short so shutdown never waits on a backoff or a Retry-After. */
+  private readonly closing = new AbortController();
 
   constructor(options: ReccobeatsClientOptions = {}) {
     const resolved = resolveReccobeatsOptions(options, options.env);
@@ -163,6 +165,14 @@ export class ReccobeatsClient {
     return convertSpotifyTracksToReccobeat(spotifyIds, { client: this, registry: this.idRegistry, logger: this.logger });
   }
 
+  /**
+   * Stops retrying: calls waiting to retry reject at once with a `closed` ReccobeatsError, later calls too.
+   * Requests already on the wire end within `timeoutMs`.
+   */
+  close(): void {
+    this.closing.abort();
+  }
+
   stats(): ReccobeatsClientStats {
     return { inFlight: this.inFlight.size, active: this.limiter.active, queued: this.limiter.queued };
   }
@@ -181,6 +191,7 @@ export class ReccobeatsClient {
 
   private async withRetries<T>(endpoint: ReccobeatsEndpoint, url: URL, read: (body: unknown) => T): Promise<T> {
     for (let retries = 0; ; retries++) {
+      if (this.closing.signal.aborted) throw closed(endpoint, retries);
       const result = await this.limiter.run(() => sendAttempt({ endpoint, url, timeoutMs: this.timeoutMs, resendCount: retries }, this.telemetry));
       if (result.kind === 'success') {
         this.noticeSimulator(result.fromSimulator);
@@ -196,7 +207,9 @@ export class ReccobeatsClient {
       const cause = result.kind === 'http' ? String(result.status) : result.kind;
       this.logger.debug(`ReccoBeats ${endpoint}: ${cause}, retry ${retries + 1} in ${decision.delayMs} ms`);
       this.onRetry?.({ endpoint, retry: retries + 1, delayMs: decision.delayMs, cause });
-      await delay(decision.delayMs);
+      await delay(decision.delayMs, undefined, { signal: this.closing.signal }).catch(() => {
+        throw closed(endpoint, retries + 1);
+      });
     }
   }
 
@@ -215,6 +228,10 @@ export class ReccobeatsClient {
     this.simulatorNoticed = true;
     this.logger.warn(`ReccoBeats at ${this.base.origin} is a SIMULATOR, not the real API: its catalog is synthetic`);
   }
+}
+
+function closed(endpoint: ReccobeatsEndpoint, attempts: number): ReccobeatsError {
+  return new ReccobeatsError({ kind: 'closed', endpoint, attempts, message: 'the client was closed' });
 }
 
 function failure(endpoint: ReccobeatsEndpoint, result: Exclude<AttemptResult, { kind: 'success' }>, decision: Exclude<RetryDecision, { retry: true }>, attempts: number): ReccobeatsError {

@@ -6,9 +6,10 @@ import type { ReccobeatsEndpoint } from './types.js';
  * - `rate_limited`: 429 still after retries, or a Retry-After longer than reprise is willing to wait;
  * - `timeout`: no complete answer within `timeoutMs` (after retries);
  * - `network`: connection refused, reset, DNS failure (after retries);
- * - `invalid_response`: a 2xx answer whose body is not the expected JSON.
+ * - `invalid_response`: a 2xx answer whose body is not the expected JSON;
+ * - `closed`: the client was closed before the call could finish.
  */
-export type ReccobeatsErrorKind = 'http' | 'rate_limited' | 'timeout' | 'network' | 'invalid_response';
+export type ReccobeatsErrorKind = 'http' | 'rate_limited' | 'timeout' | 'network' | 'invalid_response' | 'closed';
 
 export class ReccobeatsError extends Error {
   override name = 'ReccobeatsError';

@@ -13,6 +13,7 @@ import { startReccobeatsSimulator, spotifyTrackIds, type ReccobeatsSimulator } f
 import { spotifyTrackIdFromHref } from '../../src/reccobeats/spotify-ids.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
+import { pollUntil } from '../harness/redis-servers.js';
 import { sample } from '../harness/prometheus.js';
 import { recordSpans, type SpanRecorder } from '../harness/tracing.js';
 
@@ -211,6 +212,17 @@ describe('retries', () => {
     simulator.failNext({ status: 429, count: 2 });
     await reccobeats.getTracks(simulator.catalog.knownSpotifyIds(1));
     expect(retries.map((event) => event.delayMs)).toEqual([20, 40]);
+  });
+
+  it('stops retrying when closed: a call waiting out a Retry-After rejects at once, later calls too', async () => {
+    const reccobeats = client();
+    simulator.failNext({ status: 429, retryAfter: 25 });
+    const waiting = reccobeats.getTracks(simulator.catalog.knownSpotifyIds(1)).catch((caught: unknown) => caught);
+    await pollUntil(() => retries.length === 1, 'the 429 retry to be scheduled');
+    reccobeats.close();
+    expect(await waiting).toMatchObject({ kind: 'closed', attempts: 1 });
+    await expect(reccobeats.getTracks(simulator.catalog.knownSpotifyIds(1))).rejects.toMatchObject({ kind: 'closed', attempts: 0 });
+    expect(simulator.requests.count('track')).toBe(1);
   });
 
   it('retries a refused connection and then reports a network error', async () => {
