@@ -1,0 +1,124 @@
+/** Turns the libraries' raw round samples into the side-by-side table and the SPEC bar checks. */
+import { SCENARIO_TITLES, type PlannedRow } from './plan.js';
+import type { CaseResult } from './protocol.js';
+import { markdownTable, passOrMiss, percent, ratio, si } from './format.js';
+import { summarize, type Summary } from './stats.js';
+import type { BenchSettings } from './settings.js';
+
+export interface RowOutcome {
+  /** ops/s per round; index = round number, so rows of one scenario pair up round by round. */
+  samples: number[];
+  result?: CaseResult;
+  error?: string;
+}
+
+export interface MeasuredRow extends PlannedRow {
+  setup: string;
+  samples: number[];
+  summary: Summary;
+  /**
+   * Time per operation relative to the scenario's baseline (1 = as fast, 2 = twice as slow): the median over rounds
+   * of baseline ops/s divided by this row's ops/s in the same round, with its interquartile range.
+   */
+  costVsBaseline: number;
+  costRange: [number, number];
+  redisCommandsPerOp: Record<string, number>;
+  evidence: Record<string, number | string>;
+  error?: string;
+}
+
+export function measureRows(plan: readonly PlannedRow[], outcomes: ReadonlyMap<PlannedRow, RowOutcome>): MeasuredRow[] {
+  const baselineOf = (row: PlannedRow) => plan.find((candidate) => candidate.scenario === row.scenario && candidate.role === 'baseline');
+  return plan.map((row): MeasuredRow => {
+    const outcome = outcomes.get(row) ?? { samples: [] };
+    const baseline = outcomes.get(baselineOf(row)!)?.samples ?? [];
+    const paired = outcome.samples
+      .map((sample, round) => (baseline[round] !== undefined ? baseline[round]! / sample : Number.NaN))
+      .filter(Number.isFinite);
+    const cost = summarize(paired);
+    return {
+      ...row,
+      setup: outcome.result?.setup ?? '',
+      samples: outcome.samples.filter(Number.isFinite),
+      summary: summarize(outcome.samples.filter(Number.isFinite)),
+      costVsBaseline: cost.median,
+      costRange: [cost.p25, cost.p75],
+      redisCommandsPerOp: outcome.result?.redisCommandsPerOp ?? {},
+      evidence: outcome.result?.evidence ?? {},
+      ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    };
+  });
+}
+
+export function libraryBars(rows: readonly MeasuredRow[]): BarCheck[] {
+  const find = (scenario: string, caseFile: string, variant?: string) =>
+    rows.find((row) => row.scenario === scenario && row.caseFile === caseFile && (!variant || row.variant === variant));
+  const checks: BarCheck[] = [];
+  const l1 = find('l1-get-hit', 'reprise');
+  const floor = find('l1-get-hit', 'bare', 'lru-get-async');
+  if (l1) {
+    const overFloor = floor ? l1.costVsBaseline / floor.costVsBaseline : Number.NaN;
+    checks.push({
+      bar: 'L1 hit <= 2x a bare lru-cache get',
+      measured: `${ratio(l1.costVsBaseline)} (${ratio(overFloor)} of the same get awaited in an async function)`,
+      pass: l1.costVsBaseline <= 2,
+    });
+  }
+  const redis = find('redis-get-hit', 'reprise');
+  if (redis) {
+    checks.push({ bar: 'Redis hit <= 1.3x a bare ioredis GET', measured: ratio(redis.costVsBaseline), pass: redis.costVsBaseline <= 1.3 });
+  }
+  const storm = find('get-or-set-storm', 'reprise');
+  if (storm) {
+    const calls = Number(storm.evidence.mostFactoryCallsInOneStorm);
+    checks.push({
+      bar: 'N concurrent misses on one key: one factory call per process',
+      measured: `at most ${calls} factory call(s) per storm of 1000 over ${storm.evidence.storms} storms`,
+      pass: calls === 1 && Number(storm.evidence.wrongAnswers) === 0,
+    });
+  }
+  return checks;
+}
+
+export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly BarCheck[], settings: BenchSettings): string {
+  const table = markdownTable(
+    ['scenario', 'library', 'ops/s (median)', 'min – max', 'IQR', 'cost vs baseline (IQR)', 'Redis commands per op', 'checks'],
+    rows.map((row) => [
+      row.role === 'baseline' ? SCENARIO_TITLES[row.scenario] : '',
+      row.role === 'baseline' ? `**${row.label}** (baseline)` : row.label,
+      row.error ? 'failed' : si(row.summary.median),
+      row.error ? '' : `${si(row.summary.min)} – ${si(row.summary.max)}`,
+      row.error ? '' : percent(row.summary.iqrShare),
+      row.error || row.role === 'baseline' ? (row.error ? '' : '1x') : `${ratio(row.costVsBaseline)} (${ratio(row.costRange[0])} – ${ratio(row.costRange[1])})`,
+      commandsText(row.redisCommandsPerOp),
+      evidenceText(row),
+    ]),
+  );
+  const barLines = bars.map((check) => `- ${passOrMiss(check.pass)}: ${check.bar}: ${check.measured}${check.why ? ` (${check.why})` : ''}`);
+  const setups = rows.map((row) => `- ${SCENARIO_TITLES[row.scenario]}, ${row.label}: ${row.error ? `FAILED: ${row.error.split('\n')[0]}` : row.setup}`);
+  const method =
+    `${settings.rounds} rounds of ~${settings.roundMs} ms per contender after ${settings.warmupMs} ms of warm-up, each contender in its own ` +
+    'process; the contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds.';
+  return [table, '', method, '', 'SPEC bars:', ...barLines, '', 'How each contender was set up:', ...setups].join('\n');
+}
+
+function commandsText(perOp: Record<string, number>): string {
+  const shown = Object.entries(perOp)
+    .filter(([, calls]) => calls >= 0.0005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([command, calls]) => `${command} ${Number(calls.toPrecision(2))}`);
+  return shown.length ? shown.join(', ') : '0';
+}
+
+/** The counts that prove the row measured what it claims, in a few words. */
+function evidenceText(row: MeasuredRow): string {
+  const e = row.evidence;
+  if (row.scenario === 'get-or-set-storm' && e.storms !== undefined) {
+    return `factory calls per storm ${Number(Number(e.factoryCallsPerStorm).toPrecision(3))}, wrong answers ${e.wrongAnswers}`;
+  }
+  if (e.memoryHits !== undefined) {
+    return `memory hits ${si(Number(e.memoryHits))}, Redis hits ${si(Number(e.redisHits))}, Redis errors ${e.redisErrors}`;
+  }
+  if (e.hits !== undefined) return `hits ${si(Number(e.hits))}, misses ${e.misses}`;
+  return '';
+}

@@ -1,0 +1,90 @@
+/**
+ * Part 1: reprise side by side with bare lru-cache, bare ioredis, bentocache and cache-manager 7. Every contender
+ * runs in its own process against one redis-server; the contenders of a scenario take turns, one round each, in a
+ * rotating order, so slow spells of this shared machine hit them all alike and each round gives a paired ratio.
+ */
+import { CaseProcess } from '../lib/child.js';
+import { startBenchRedis } from '../lib/bench-redis.js';
+import { libraryBars, librariesMarkdown, measureRows, type BarCheck, type MeasuredRow, type RowOutcome } from '../lib/libraries-report.js';
+import { PLAN, type PlannedRow } from '../lib/plan.js';
+import type { BenchSettings } from '../lib/settings.js';
+import type { RedisServer } from '../../test/harness/redis-servers.js';
+
+export interface LibrariesOutcome {
+  rows: MeasuredRow[];
+  bars: BarCheck[];
+  markdown: string;
+}
+
+export async function benchLibraries(settings: BenchSettings, log: (line: string) => void): Promise<LibrariesOutcome> {
+  const server = await startBenchRedis();
+  const outcomes = new Map<PlannedRow, RowOutcome>();
+  try {
+    const scenarios = [...new Set(PLAN.map((row) => row.scenario))];
+    for (const scenario of scenarios) {
+      log(`  ${scenario}`);
+      const rows = PLAN.filter((row) => row.scenario === scenario);
+      for (const [row, outcome] of await benchScenario(rows, server, settings, log)) outcomes.set(row, outcome);
+    }
+  } finally {
+    await server.destroy();
+  }
+  const rows = measureRows(PLAN, outcomes);
+  const bars = libraryBars(rows);
+  return { rows, bars, markdown: librariesMarkdown(rows, bars, settings) };
+}
+
+async function benchScenario(
+  rows: readonly PlannedRow[],
+  server: RedisServer,
+  settings: BenchSettings,
+  log: (line: string) => void,
+): Promise<Map<PlannedRow, RowOutcome>> {
+  const outcomes = new Map<PlannedRow, RowOutcome>(rows.map((row) => [row, { samples: [] }]));
+  const fail = (row: PlannedRow, error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    outcomes.get(row)!.error = message;
+    log(`    ${row.label}: ${message}`);
+  };
+  const processes = new Map<PlannedRow, CaseProcess>();
+  for (const row of rows) {
+    processes.set(row, new CaseProcess(`${row.caseFile}/${row.variant}`, row.caseFile, {
+      variant: row.variant,
+      redisUrl: server.url,
+      keyPrefix: `bench-${row.caseFile}-${row.variant}:`,
+      warmupMs: settings.warmupMs,
+      roundMs: settings.roundMs,
+    }));
+  }
+  const alive = () => rows.filter((row) => outcomes.get(row)!.error === undefined);
+  try {
+    await Promise.all(rows.map((row) => processes.get(row)!.ready().catch((error) => fail(row, error))));
+    for (const row of alive()) await processes.get(row)!.warmUp().catch((error) => fail(row, error));
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = rotate(alive(), round);
+      for (const row of order) {
+        try {
+          outcomes.get(row)!.samples[round] = await processes.get(row)!.round();
+        } catch (error) {
+          fail(row, error);
+        }
+      }
+    }
+    for (const row of alive()) {
+      try {
+        outcomes.get(row)!.result = await processes.get(row)!.finish();
+      } catch (error) {
+        fail(row, error);
+      }
+    }
+  } finally {
+    for (const child of processes.values()) child.kill();
+  }
+  return outcomes;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
