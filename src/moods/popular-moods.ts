@@ -110,6 +110,7 @@ export class PopularMoods {
   private readonly telemetry: Telemetry;
   private readonly logger: Logger;
   private readonly inflight = new Map<string, Promise<ReadThroughResult>>();
+  private readonly starting = new Set<Promise<unknown>>();
   private warmTask: WarmSchedule | null = null;
   private running: RunningWarm | null = null;
   private lastJob: WarmJob | null = null;
@@ -213,18 +214,22 @@ export class PopularMoods {
     if (this.running) return this.skipLocked(this.running.job.id);
     if (await this.state.slotDone(slot)) return this.skipSlotDone(slot);
 
-    const jobId = randomUUID();
-    const lease = await this.state.claim(jobId);
-    if (!lease) return this.skipLocked(await this.state.runningJobId());
-    // Another worker may have finished this slot between the check above and the claim.
-    if (await this.state.slotDone(slot)) {
-      await lease.release();
-      return this.skipSlotDone(slot);
-    }
-    this.logger.info(`popular moods: scheduled warm ${jobId} for slot ${slot}`);
-    const moods = await this.defaultWarmMoods();
-    const running = await this.begin({ jobId, moods, force: false, trigger: 'schedule', lease, compute, slot });
-    return { ran: true, report: await running.finished };
+    const started = await this.whileStarting(async (): Promise<RunningWarm | ScheduledWarmResult> => {
+      const jobId = randomUUID();
+      const lease = await this.state.claim(jobId);
+      if (!lease) return this.skipLocked(await this.state.runningJobId());
+      // Another worker may have finished this slot between the check above and the claim.
+      const skip = this.closing ? 'closed' : (await this.state.slotDone(slot)) ? 'slot_done' : null;
+      if (skip) {
+        await lease.release();
+        return skip === 'closed' ? { ran: false, reason: 'closed' } : this.skipSlotDone(slot);
+      }
+      this.logger.info(`popular moods: scheduled warm ${jobId} for slot ${slot}`);
+      const moods = await this.defaultWarmMoods();
+      return this.begin({ jobId, moods, force: false, trigger: 'schedule', lease, compute, slot });
+    });
+    if ('ran' in started) return started;
+    return { ran: true, report: await started.finished };
   }
 
   // ---- manual warm runs and progress ----
@@ -325,6 +330,7 @@ export class PopularMoods {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.warmTask?.close();
+      await Promise.allSettled([...this.starting]);
       await Promise.allSettled([this.running?.finished, ...this.inflight.values()]);
     })();
     return this.closing;
@@ -340,11 +346,26 @@ export class PopularMoods {
     if (request.force !== undefined && typeof request.force !== 'boolean') throw new TypeError('force must be true or false');
     if (this.running) throw this.refused(this.running.job.id);
 
-    const jobId = randomUUID();
-    const lease = await this.state.claim(jobId);
-    if (!lease) throw this.refused(await this.state.runningJobId());
-    const moods = requested ?? (await this.defaultWarmMoods());
-    return this.begin({ jobId, moods, force: request.force ?? false, trigger: 'manual', lease, compute });
+    return this.whileStarting(async () => {
+      const jobId = randomUUID();
+      const lease = await this.state.claim(jobId);
+      if (!lease) throw this.refused(await this.state.runningJobId());
+      if (this.closing) {
+        await lease.release();
+        throw new Error('popular moods are closed');
+      }
+      const moods = requested ?? (await this.defaultWarmMoods());
+      return this.begin({ jobId, moods, force: request.force ?? false, trigger: 'manual', lease, compute });
+    });
+  }
+
+  /** Runs the claim-and-start steps of a job; close() waits for them, so no job starts unseen while closing. */
+  private whileStarting<T>(steps: () => Promise<T>): Promise<T> {
+    const started = steps();
+    this.starting.add(started);
+    const forget = () => this.starting.delete(started);
+    started.then(forget, forget);
+    return started;
   }
 
   private async begin(run: {

@@ -146,6 +146,24 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(workflow.calls).toHaveLength(1);
   });
 
+  it('stops starting moods when its lease is lost to another worker, and counts them as cancelled', async () => {
+    const workflow = controlledCompute();
+    const [holder] = await workers(1, { computeRecommendations: workflow.compute, warmLeaseMs: 600, warmConcurrency: 1 });
+    const warming = holder!.moods.warm();
+    await pollUntil(() => workflow.calls.length === 1, 'the first mood');
+    // The lease lapsed (a long pause, say) and another worker now owns the lock.
+    backend.cli('SET', lockKey(holder!), 'someone-else', 'PX', '60000');
+    await pollUntil(() => holder!.logger.lines.some((line) => line.includes('lease lost')), 'the holder to notice');
+    workflow.answerAll();
+
+    const report = await warming;
+    expect(workflow.calls).toHaveLength(1);
+    expect(report).toMatchObject({ status: 'partial', done: 3, failed: 2 });
+    expect(report.results.map((result) => result.outcome)).toEqual(['computed', 'cancelled', 'cancelled']);
+    // Its release must not remove the other worker's lock.
+    expect(backend.cli('GET', lockKey(holder!))).toBe('someone-else');
+  });
+
   it('lets another worker run once a dead holder\'s lease expires, and reports the dead job as abandoned', async () => {
     const holderWorkflow = controlledCompute();
     const otherWorkflow = countingCompute();
