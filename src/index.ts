@@ -1,17 +1,55 @@
-/** reprise: a two-tier cache (lru-cache in front of Redis, Valkey or a Redis Cluster) for mood-to-playlist back ends. */
+/** reprise: a fast, resilient two-tier cache plugin for Express back ends that make playlists from mood prompts. */
+
+// The plugin
+export { createReprise, type Reprise } from './reprise.js';
+export { RepriseOptionsError, type RepriseOptions } from './options.js';
+
+// The cache engine
 export { createCache, createCacheParts, type CacheOptions } from './cache/create-cache.js';
 export { RepriseCache, type WorkflowArtifactsQuery, type SimilarArtifacts } from './cache/reprise-cache.js';
 export { TwoTierCache, type SetOptions, type CategoryStats } from './cache/two-tier-cache.js';
-export {
-  CACHE_CATEGORIES,
-  DEFAULT_TTLS,
-  UnknownCategoryError,
-  isCacheCategory,
-  type CacheCategory,
-} from './cache/categories.js';
+export { CACHE_CATEGORIES, DEFAULT_TTLS, UnknownCategoryError, isCacheCategory, type CacheCategory } from './cache/categories.js';
 export { normalizeMoodPrompt, type CacheKey } from './cache/keys.js';
 export { DEFAULT_SIMILARITY_THRESHOLD, moodSimilarity } from './cache/similarity.js';
 export { EncodeError } from './cache/serializer.js';
+
+// The ID registry and ReccoBeats
+export { IdRegistry, type IdRegistryOptions, type IdRegistryStats, type IdRegistryTtls } from './registry/id-registry.js';
+export { ReccobeatsClient, type ReccobeatsClientOptions, type RetryEvent } from './reccobeats/client.js';
+export { convertSpotifyTracksToReccobeat, convertSpotifyTracks, type ConversionReport } from './reccobeats/convert.js';
+export { ReccobeatsError, type ReccobeatsErrorKind } from './reccobeats/errors.js';
+export { DEFAULT_RECCOBEATS_BASE_URL, type ReccobeatsOptions } from './reccobeats/options.js';
+export { isSpotifyId, spotifyTrackIdFromHref } from './reccobeats/spotify-ids.js';
+export type * from './reccobeats/types.js';
+export {
+  startReccobeatsSimulator,
+  spotifyTrackIds,
+  type ReccobeatsSimulator,
+  type ReccobeatsSimulatorOptions,
+} from './reccobeats/simulator/index.js';
+
+// Popular moods
+export {
+  PopularMoods,
+  WarmAlreadyRunningError,
+  ComputeNotConfiguredError,
+  type MoodCoverage,
+  type ReadThroughResult,
+  type WarmStartOutcome,
+} from './moods/popular-moods.js';
+export { DEFAULT_POPULAR_MOODS, DEFAULT_WARM_SCHEDULE } from './moods/defaults.js';
+export type * from './moods/types.js';
+
+// Redis, telemetry, logging
 export { parseRedisUrl, RedisUrlError, type RedisClient } from './redis/connection.js';
 export { redactRedisUrl } from './redis/redact.js';
+export { Telemetry, TRACER_NAME, type TelemetryOptions } from './telemetry/telemetry.js';
+export { RepriseMetrics } from './telemetry/metrics.js';
+export { Profiler, type OperationProfile } from './telemetry/profiler.js';
 export { consoleLogger, silentLogger, type Logger } from './logger.js';
+
+// Express glue, each usable on its own
+export { adminAuth, type AdminAuthOptions } from '../middleware/admin-auth.js';
+export { jsonErrorHandler, HttpError } from '../middleware/json-errors.js';
+export { metricsHandler } from '../middleware/metrics-handler.js';
+export { createAdminRouter, type AdminTargets, type AdminRouterOptions } from '../middleware/admin-router.js';

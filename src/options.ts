@@ -6,29 +6,8 @@ import type { RequestHandler } from 'express';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import type { CacheOptions } from './cache/create-cache.js';
-
-export interface MoodWorkflowResult {
-  recommendations: object[];
-  moodAnalysis?: object;
-}
-
-export interface ComputeContext {
-  /** Aborted when the mood's time is up (warm timeout) or reprise is closing. */
-  signal: AbortSignal;
-  /** Why reprise asks: a warm run, or a read-through for a caller. */
-  reason: 'warm' | 'read-through';
-}
-
-export type ComputeRecommendations = (moodPrompt: string, ctx: ComputeContext) => Promise<MoodWorkflowResult>;
-
-export interface ReccobeatsOptions {
-  /** [RECCOBEATS_BASE_URL], default https://api.reccobeats.com */
-  baseUrl?: string;
-  timeoutMs?: number;
-  /** IDs per /v1/track request, at most 40 (default 40). */
-  batchSize?: number;
-  maxConcurrency?: number;
-}
+import type { ReccobeatsOptions } from './reccobeats/options.js';
+import type { ComputeRecommendations } from './moods/types.js';
 
 export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   /** Bearer token for admin routes. [REPRISE_ADMIN_TOKEN] */
@@ -43,6 +22,12 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   warmSchedule?: string | false;
   /** IANA time zone of the schedule (default: the process's). [REPRISE_WARM_TIMEZONE] */
   warmTimezone?: string;
+  /** Moods computed at once during a warm run (default 2). */
+  warmConcurrency?: number;
+  /** How long one mood may take in a warm run (default 120 000 ms). */
+  warmMoodTimeoutMs?: number;
+  /** Also warm the n most requested moods (default 0: the configured ones only). */
+  warmTopRequested?: number;
   reccobeats?: ReccobeatsOptions;
   /** prom-client registry for reprise's metrics (default: reprise's own). */
   registry?: Registry;
@@ -50,12 +35,14 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   tracerProvider?: TracerProvider;
   /** Largest JSON body the admin routes accept (default 16 kB). */
   adminBodyLimit?: string | number;
+  /** The express module the router is built with (default: the one installed beside reprise). */
+  express?: typeof import('express');
 }
 
 const KNOWN_OPTIONS = new Set<string>([
   'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisConnectTimeoutMs', 'circuitBreaker',
   'similarityThreshold', 'logger', 'env', 'adminToken', 'adminAuth', 'computeRecommendations', 'popularMoods',
-  'warmSchedule', 'warmTimezone', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit',
+  'warmSchedule', 'warmTimezone', 'warmConcurrency', 'warmMoodTimeoutMs', 'warmTopRequested', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit', 'express',
 ] satisfies Array<keyof RepriseOptions>);
 
 export class RepriseOptionsError extends TypeError {
@@ -96,8 +83,11 @@ export function validateOptions(options: unknown): RepriseOptions {
   if (o.redis !== undefined && typeof (o.redis as { get?: unknown }).get !== 'function') {
     throw new RepriseOptionsError('redis must be an ioredis Redis or Cluster instance');
   }
+  if (o.express !== undefined && typeof (o.express as { Router?: unknown }).Router !== 'function') {
+    throw new RepriseOptionsError('express must be the express module (import express from "express")');
+  }
   if (o.reccobeats !== undefined && (typeof o.reccobeats !== 'object' || o.reccobeats === null)) {
-    throw new RepriseOptionsError('reccobeats must be an object { baseUrl?, timeoutMs?, batchSize?, maxConcurrency? }');
+    throw new RepriseOptionsError('reccobeats must be an object { baseUrl?, timeoutMs?, batchSize?, maxConcurrency?, ... }');
   }
   return o;
 }

@@ -90,7 +90,7 @@ export class RepriseMetrics {
     }));
     this.upstreamRequests = once('reprise_upstream_requests_total', () => new Counter({
       name: 'reprise_upstream_requests_total',
-      help: 'HTTP requests to upstream services by service, endpoint and outcome (success, client_error, server_error, rate_limited, timeout, network_error).',
+      help: 'HTTP requests to upstream services by service, endpoint and outcome (success, client_error, server_error, rate_limited, timeout, network_error, invalid_response).',
       labelNames: ['service', 'endpoint', 'outcome'] as const,
       registers,
     }));

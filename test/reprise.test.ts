@@ -1,0 +1,109 @@
+/** createReprise as a host calls it: options and environment, errors at start, and a close() that leaves nothing behind. */
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReprise } from '../src/reprise.js';
+import { recordingLogger } from './harness/logger.js';
+import { hasRedisServer, startRedisServer, type RedisServer } from './harness/redis-servers.js';
+
+/** Timers, sockets and handles this process holds, by kind. */
+function activeResources(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+describe('createReprise options', () => {
+  it('refuses unknown options with a suggestion, and options of the wrong kind', async () => {
+    await expect(createReprise({ redisURL: 'redis://x' } as never)).rejects.toThrow(/unknown option "redisURL"; did you mean redisUrl\?/);
+    await expect(createReprise({ popularMoods: 'happy' } as never)).rejects.toThrow(/popularMoods must be a list/);
+    await expect(createReprise({ computeRecommendations: 'yes' } as never)).rejects.toThrow(/computeRecommendations must be a function/);
+    await expect(createReprise({ warmSchedule: true } as never)).rejects.toThrow(/warmSchedule/);
+    await expect(createReprise({ registry: {} } as never)).rejects.toThrow(/prom-client Registry/);
+    await expect(createReprise({ ttls: { recommendations: -1 }, env: {} })).rejects.toThrow(/ttls.recommendations/);
+    await expect(createReprise({ keyPrefix: 'bad prefix*', env: {} })).rejects.toThrow(/keyPrefix/);
+  });
+
+  it('refuses an invalid cron expression at start, clearly', async () => {
+    await expect(createReprise({ warmSchedule: 'every morning', logger: recordingLogger(), env: {} })).rejects.toThrow(/cron/i);
+    await expect(createReprise({ logger: recordingLogger(), env: { REPRISE_WARM_CRON: '61 * * * *' } })).rejects.toThrow(/cron/i);
+  });
+
+  it('keeps the password of a malformed Redis URL out of the error', async () => {
+    const error = (await createReprise({ redisUrl: 'redis://:s3cret-pw@host:notaport', env: {} }).then(() => null, (e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).not.toContain('s3cret-pw');
+  });
+
+  it('reads the environment, and an option wins over its variable', async () => {
+    const env = {
+      REPRISE_KEY_PREFIX: 'from-env:',
+      REPRISE_TTL_RECOMMENDATIONS: '60',
+      REPRISE_WARM_CRON: '*/5 * * * *',
+      RECCOBEATS_BASE_URL: 'http://127.0.0.1:9/',
+      REPRISE_ADMIN_TOKEN: 'a-token-from-the-environment',
+    };
+    const reprise = await createReprise({ logger: recordingLogger(), env, ttls: { mood_analysis: 30 } });
+    try {
+      expect(reprise.cache.keyPrefix).toBe('from-env:');
+      expect(reprise.cache.ttls.recommendations).toBe(60);
+      expect(reprise.cache.ttls.mood_analysis).toBe(30);
+      expect(reprise.reccobeats.baseUrl).toBe('http://127.0.0.1:9');
+      expect(reprise.popularMoods.schedule.expression).toBe('*/5 * * * *');
+    } finally {
+      await reprise.close();
+    }
+    const overridden = await createReprise({ logger: recordingLogger(), env, keyPrefix: 'opt:', warmSchedule: false });
+    try {
+      expect(overridden.cache.keyPrefix).toBe('opt:');
+      expect(overridden.popularMoods.schedule.enabled).toBe(false);
+    } finally {
+      await overridden.close();
+    }
+  });
+
+  it('lets two instances share the host registry without crashing the host', async () => {
+    const registry = new Registry();
+    const first = await createReprise({ registry, warmSchedule: false, logger: recordingLogger(), env: {} });
+    const second = await createReprise({ registry, warmSchedule: false, logger: recordingLogger(), env: {} });
+    await first.cache.set('user_profile', 'u', 1);
+    await second.cache.get('user_profile', 'u');
+    expect(await registry.metrics()).toContain('reprise_cache_requests_total');
+    await Promise.all([first.close(), second.close()]);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it('close() leaves no timer, socket or cron task behind', async () => {
+    const before = activeResources();
+    const reprise = await createReprise({
+      redisUrl: server.url, warmSchedule: '0 3 * * *', computeRecommendations: async () => ({ recommendations: [] }),
+      logger: recordingLogger(), env: {},
+    });
+    await reprise.cache.set('recommendations', 'x', [1]);
+    await reprise.idRegistry.markMissing('1A2B3C4D5E6F7G8H9I0J1K');
+    expect(reprise.cache.stats().cacheType).toBe('redis');
+    await reprise.close();
+    await reprise.close();
+    await expect.poll(() => activeResources()).toEqual(before);
+  });
+
+  it('never closes an injected client', async () => {
+    const client = new Redis(server.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    await new Promise((resolve) => client.once('ready', resolve));
+    const reprise = await createReprise({ redis: client, warmSchedule: false, logger: recordingLogger(), env: {} });
+    await reprise.cache.set('top_tracks', 'u', [1]);
+    await reprise.close();
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+  });
+});
