@@ -1,0 +1,73 @@
+/**
+ * Looks at what the registry really stored, independently of its own counters: SCAN over every master (fine in a
+ * test), each bucket read whole. Also counts the pipelines that carry registry commands, per node, by watching
+ * what each connection writes to its socket.
+ */
+import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../../src/redis/connection.js';
+
+export interface StoredRegistry {
+  validated: number;
+  missing: number;
+  reverse: number;
+  buckets: number;
+  largestBucket: number;
+  notListpack: number;
+  withoutTtl: number;
+}
+
+function masters(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}
+
+export async function inspectRegistry(client: RedisClient, keyPrefix: string, now = Date.now()): Promise<StoredRegistry & { expired: number }> {
+  const stored = { validated: 0, missing: 0, reverse: 0, buckets: 0, largestBucket: 0, notListpack: 0, withoutTtl: 0, expired: 0 };
+  const nowRelative = Math.floor(now / 1_000) - 1_704_067_200;
+  for (const node of masters(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}[sr]*`, 'COUNT', 1_000);
+      cursor = next;
+      for (const key of keys) {
+        const space = key.slice(key.indexOf('}') + 1)[0];
+        const entries = await node.hgetallBuffer(key);
+        const values = Object.values(entries);
+        stored.buckets += 1;
+        stored.largestBucket = Math.max(stored.largestBucket, values.length);
+        if ((await node.object('ENCODING', key)) !== 'listpack') stored.notListpack += 1;
+        if ((await node.ttl(key)) < 0) stored.withoutTtl += 1;
+        for (const value of values) {
+          if (value.readUInt32BE(0) <= nowRelative) stored.expired += 1;
+          if (space === 'r') stored.reverse += 1;
+          else if (value.length === 20) stored.validated += 1;
+          else stored.missing += 1;
+        }
+      }
+    } while (cursor !== '0');
+  }
+  return stored;
+}
+
+/** Socket writes that carry `marker` (the registry's key prefix), per node, while `run` runs. */
+export async function countRoundTrips<T>(client: RedisClient, marker: string, run: () => Promise<T>): Promise<{ result: T; perNode: number[] }> {
+  const nodes = masters(client);
+  const perNode = nodes.map(() => 0);
+  const restore = nodes.map((node, index) => {
+    const stream = node.stream as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
+    const original = stream.write;
+    stream.write = function (chunk: unknown, ...rest: unknown[]) {
+      const text = Buffer.isBuffer(chunk) ? chunk.toString('latin1') : String(chunk);
+      if (text.includes(marker)) perNode[index]! += 1;
+      return original.call(this, chunk, ...rest);
+    };
+    return () => {
+      stream.write = original;
+    };
+  });
+  try {
+    const result = await run();
+    return { result, perNode };
+  } finally {
+    for (const undo of restore) undo();
+  }
+}
