@@ -40,7 +40,7 @@ reprise demo listening on ${demo.url}
 
 Try:
   curl -s -X POST ${demo.url}/api/playlists -H 'content-type: application/json' -d '{"userId":"ada","moodPrompt":"rainy sunday coding"}'
-  curl -s ${admin}/cache/stats
+  curl -s ${admin}/cache/stats -H 'authorization: Bearer ${demo.adminToken}'
   curl -s -X POST ${admin}/cache/warm-popular-moods -H 'authorization: Bearer ${demo.adminToken}'
   curl -s ${demo.url}/metrics | grep reprise_cache_requests_total
 `);

@@ -29,8 +29,8 @@ export interface PlaylistTrack {
 
 export interface Playlist {
   moodPrompt: string;
-  /** Where the answer came from. */
-  source: 'precomputed' | 'computed' | 'reused-artifacts';
+  /** Where the answer came from: computed now, the user's own cached work, another prompt's work, or precomputed. */
+  source: 'precomputed' | 'computed' | 'cached' | 'reused-artifacts';
   /** The prompt whose artifacts were reused, when source is reused-artifacts. */
   reusedFrom?: string;
   moodAnalysis: MoodAnalysis;
@@ -85,13 +85,16 @@ export class PlaylistWorkflow {
       ? await this.reprise.cache.findWorkflowArtifacts<WorkflowArtifacts>({ userId, moodPrompt: mood, similar: true })
       : undefined;
     const seeds = reused?.artifacts.seeds ?? (await this.chooseSeeds(userId, mood, analysis, signal));
-    const tracks = await this.cached('recommendations', ['mood', mood, ...seeds], () =>
+    // Keyed by what the request depends on, not by the prompt's wording: a tweaked prompt with the same targets reuses it.
+    const targetsKey = Object.values(analysis.targets).join(',');
+    const tracks = await this.cached('recommendations', [targetsKey, ...seeds], () =>
       this.reprise.reccobeats.getRecommendations({ seeds, size: PLAYLIST_SIZE, ...analysis.targets }),
     );
+    const reusedFrom = reused && reused.moodPrompt !== mood ? reused.moodPrompt : undefined;
     return {
       moodPrompt: mood,
-      source: reused && reused.similarity < 1 ? 'reused-artifacts' : 'computed',
-      ...(reused && reused.similarity < 1 ? { reusedFrom: reused.moodPrompt } : {}),
+      source: reusedFrom ? 'reused-artifacts' : reused ? 'cached' : 'computed',
+      ...(reusedFrom ? { reusedFrom } : {}),
       moodAnalysis: analysis,
       tracks: tracks.map(toPlaylistTrack),
     };
