@@ -27,6 +27,13 @@ export interface MeasuredRow extends PlannedRow {
   error?: string;
 }
 
+export interface BarCheck {
+  bar: string;
+  measured: string;
+  pass: boolean;
+  why?: string;
+}
+
 export function measureRows(plan: readonly PlannedRow[], outcomes: ReadonlyMap<PlannedRow, RowOutcome>): MeasuredRow[] {
   const baselineOf = (row: PlannedRow) => plan.find((candidate) => candidate.scenario === row.scenario && candidate.role === 'baseline');
   return plan.map((row): MeasuredRow => {
