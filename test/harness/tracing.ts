@@ -28,7 +28,7 @@ export function recordSpans(): SpanRecorder {
     spans: () => exporter.getFinishedSpans(),
     named: (name) => exporter.getFinishedSpans().filter((span) => span.name === name),
     async inRequest(fn) {
-      const span = hostTracer.startSpan('GET /playlist');
+      const span = hostTracer.startSpan('host.request');
       try {
         const result = await context.with(trace.setSpan(context.active(), span), fn);
         return { result, requestSpanId: span.spanContext().spanId, traceId: span.spanContext().traceId };
