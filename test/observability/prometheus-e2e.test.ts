@@ -103,8 +103,11 @@ describe.skipIf(!hasPrometheus || !hasRedisServer)('Prometheus scraping the demo
     } finally {
       redis.resume();
     }
+    // Each worker's next requests probe Redis and close its circuit again.
     let attempt = 0;
-    await pollUntil(async () => (await playlist(first, 'ada', `bright afternoon ${attempt++}`)).cacheType === 'redis', 'the worker to return to Redis');
+    for (const worker of workers) {
+      await pollUntil(async () => (await playlist(worker, 'ada', `bright afternoon ${attempt++}`)).cacheType === 'redis', 'the worker to return to Redis');
+    }
     expect(sample(await scrape(first), 'reprise_cache_errors_total', { tier: 'redis' })).toBeGreaterThan(0);
 
     const lastTraffic = Date.now() / 1_000;
