@@ -7,6 +7,7 @@ import { describeMachine, machineLine } from './lib/machine.js';
 import { writeResults } from './lib/results.js';
 import { parseSettings } from './lib/settings.js';
 import { benchLibraries } from './sections/libraries.js';
+import { benchRegistry } from './sections/registry.js';
 
 const settings = parseSettings(process.argv.slice(2));
 const machine = describeMachine();
@@ -21,6 +22,14 @@ if (settings.sections.includes('libraries')) {
   const outcome = await benchLibraries(settings, log);
   console.log(`## Side by side\n\n${outcome.markdown}\n`);
   const written = writeResults('libraries', 'reprise side by side', machine, settings.command, { settings, rows: outcome.rows, bars: outcome.bars }, outcome.markdown);
+  log(`wrote ${written.markdown} and ${written.json}`);
+}
+
+if (settings.sections.includes('registry')) {
+  log('registry: bulk check and bytes per ID');
+  const outcome = await benchRegistry(settings, log);
+  console.log(`## ID registry\n\n${outcome.markdown}\n`);
+  const written = writeResults('registry', 'reprise ID registry', machine, settings.command, { checks: outcome.checks, footprint: outcome.footprint }, outcome.markdown);
   log(`wrote ${written.markdown} and ${written.json}`);
 }
 
