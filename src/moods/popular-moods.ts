@@ -23,6 +23,7 @@ import {
   type WarmSettings,
 } from './options.js';
 import { checkComputed, PrecomputedStore } from './precomputed-store.js';
+import { ReadThrough, type ReadThroughResult } from './read-through.js';
 import { validateSchedule, WarmSchedule } from './schedule.js';
 import { MoodUsage, type MoodCount } from './usage.js';
 import { WarmJob } from './warm-job.js';
@@ -37,6 +38,8 @@ import type {
   WarmStarted,
   WarmTrigger,
 } from './types.js';
+
+export type { ReadThroughResult } from './read-through.js';
 
 /** The schedule's task name (after the key prefix); the cross-worker keys derive from it. */
 export const WARM_TASK_NAME = 'warm-popular-moods';
@@ -56,11 +59,6 @@ export class ComputeNotConfiguredError extends TypeError {
   constructor() {
     super('computeRecommendations is not configured: pass the workflow that turns a mood prompt into recommendations');
   }
-}
-
-export interface ReadThroughResult extends Omit<PrecomputedRecommendations, 'expiresAt'> {
-  /** 'precomputed': a fresh stored entry; 'computed': the workflow ran for this call (or a concurrent one). */
-  source: 'precomputed' | 'computed';
 }
 
 /** What startWarm answers: the job it started, or the id of the job already running here or on another worker. */
@@ -109,7 +107,7 @@ export class PopularMoods {
   private readonly state: WarmState;
   private readonly telemetry: Telemetry;
   private readonly logger: Logger;
-  private readonly inflight = new Map<string, Promise<ReadThroughResult>>();
+  private readonly readThrough: ReadThrough;
   private readonly starting = new Set<Promise<unknown>>();
   private warmTask: WarmSchedule | null = null;
   private running: RunningWarm | null = null;
@@ -139,6 +137,12 @@ export class PopularMoods {
       ...(options.usageMaxMoods !== undefined ? { maxMoods: options.usageMaxMoods } : {}),
       ...(options.now ? { now: options.now } : {}),
       logger: this.logger,
+    });
+    this.readThrough = new ReadThrough({
+      store: this.store,
+      usage: this.usage,
+      telemetry: this.telemetry,
+      worthStoring: (mood) => this.worthStoring(mood),
     });
     this.state = new WarmState({
       gateway: options.gateway,
@@ -211,7 +215,8 @@ export class PopularMoods {
     if (this.closing) return { ran: false, reason: 'closed' };
     const compute = this.requireCompute();
     const slot = slotOf(at);
-    if (this.running) return this.skipLocked(this.running.job.id);
+    const running = await this.runningJob();
+    if (running) return this.skipLocked(running.job.id);
     if (await this.state.slotDone(slot)) return this.skipSlotDone(slot);
 
     const started = await this.whileStarting(async (): Promise<RunningWarm | ScheduledWarmResult> => {
@@ -262,7 +267,7 @@ export class PopularMoods {
     if (shared.status !== 'running') return shared;
     const holder = await this.state.runningJobId();
     if (holder === undefined || holder === shared.jobId) return shared;
-    // The worker writes its final record before letting go of the lock: read again before calling the job abandoned.
+    // The job may have finished between the two reads (its final record and the lock's release are one step).
     const again = await this.state.lastPublished();
     if (again && (again.jobId !== shared.jobId || again.status !== 'running')) return again;
     return { ...shared, status: 'abandoned' };
@@ -304,16 +309,7 @@ export class PopularMoods {
   async getOrCompute(moodPrompt: string, compute: ComputeRecommendations | undefined = this.compute): Promise<ReadThroughResult> {
     const mood = normalizeMoodPrompt(moodPrompt);
     if (typeof compute !== 'function') throw new ComputeNotConfiguredError();
-    const counted = this.usage.record(mood);
-    let load = this.inflight.get(mood);
-    if (load) {
-      this.telemetry.metrics.upstreamCallsAvoided.inc({ reason: 'shared_in_flight' });
-    } else {
-      load = this.lookUpOrCompute(mood, compute).finally(() => this.inflight.delete(mood));
-      this.inflight.set(mood, load);
-    }
-    const [result] = await Promise.all([load, counted]);
-    return result;
+    return this.readThrough.get(mood, compute);
   }
 
   /** Whether a prompt is one of the configured popular moods (after normalisation). */
@@ -331,7 +327,7 @@ export class PopularMoods {
     this.closing ??= (async () => {
       await this.warmTask?.close();
       await Promise.allSettled([...this.starting]);
-      await Promise.allSettled([this.running?.finished, ...this.inflight.values()]);
+      await Promise.allSettled([this.running?.finished, this.readThrough.settled()]);
     })();
     return this.closing;
   }
@@ -344,7 +340,8 @@ export class PopularMoods {
     const compute = this.requireCompute();
     const requested = request.moods === undefined ? null : normalizeMoodList(request.moods, 'moods');
     if (request.force !== undefined && typeof request.force !== 'boolean') throw new TypeError('force must be true or false');
-    if (this.running) throw this.refused(this.running.job.id);
+    const running = await this.runningJob();
+    if (running) throw this.refused(running.job.id);
 
     return this.whileStarting(async () => {
       const jobId = randomUUID();
@@ -357,6 +354,17 @@ export class PopularMoods {
       const moods = requested ?? (await this.defaultWarmMoods());
       return this.begin({ jobId, moods, force: request.force ?? false, trigger: 'manual', lease, compute });
     });
+  }
+
+  /**
+   * The job running in this process, if any. One whose moods are all done is only writing its outcome and releasing
+   * its lock: wait for that, so a caller who saw it finish is not refused.
+   */
+  private async runningJob(): Promise<RunningWarm | null> {
+    const running = this.running;
+    if (!running || running.job.progress().status === 'running') return running;
+    await running.finished.catch(() => undefined);
+    return this.running;
   }
 
   /** Runs the claim-and-start steps of a job; close() waits for them, so no job starts unseen while closing. */
@@ -390,19 +398,16 @@ export class PopularMoods {
       logger: this.logger,
       nameableMoods: this.configured,
       signal: run.lease.signal,
-      onProgress: (progress) => void this.state.publish(progress),
+      onProgress: (progress) => void this.state.publish(run.lease, progress),
     });
-    const published = this.state.publish(job.progress());
+    const published = this.state.publish(run.lease, job.progress());
     const finished = (async () => {
       try {
         const report = await job.run();
         this.logger.info(`popular moods: warm ${job.id} ${report.status}: ${report.total} moods, ${report.failed} failed`);
         return report;
       } finally {
-        // Slot marker and final record first, then the lock: whoever sees the lock free also sees the outcome.
-        if (run.slot) await this.state.markSlotDone(run.slot);
-        await this.state.publish(job.progress());
-        await run.lease.release();
+        await this.state.finish(run.lease, job.progress(), run.slot);
         this.lastJob = job;
         this.running = null;
         await this.coverage().catch(() => undefined);
@@ -415,23 +420,8 @@ export class PopularMoods {
     return running;
   }
 
-  private async lookUpOrCompute(mood: string, compute: ComputeRecommendations): Promise<ReadThroughResult> {
-    const entry = await this.store.get(mood);
-    if (entry && PrecomputedStore.isFresh(entry)) {
-      this.telemetry.metrics.upstreamCallsAvoided.inc({ reason: 'precomputed' });
-      return { recommendations: entry.recommendations, moodAnalysis: entry.moodAnalysis, computedAt: entry.computedAt, source: 'precomputed' };
-    }
-    const signal = new AbortController().signal;
-    const computed = checkComputed(await this.telemetry.profiler.time('popular_moods.compute', () => compute(mood, { signal, reason: 'read-through' })));
-    if (await this.shouldStore(mood)) {
-      const stored = await this.store.put(mood, computed);
-      return { recommendations: stored.recommendations, moodAnalysis: stored.moodAnalysis, computedAt: stored.computedAt, source: 'computed' };
-    }
-    return { recommendations: computed.recommendations, moodAnalysis: computed.moodAnalysis ?? null, computedAt: new Date(), source: 'computed' };
-  }
-
   /** Configured moods, and the most requested ones when warmTopRequested is set. */
-  private async shouldStore(mood: string): Promise<boolean> {
+  private async worthStoring(mood: string): Promise<boolean> {
     if (this.configured.has(mood)) return true;
     if (this.settings.topRequested === 0) return false;
     return (await this.usage.top(this.settings.topRequested)).some((count) => count.mood === mood);

@@ -1,11 +1,12 @@
 /**
- * What workers sharing one Redis know about warm runs:
- * - `<prefix>@<task>:lock`: the lease of the run in progress (manual or scheduled); its token is the job id, so a
- *   refused caller learns which job runs.
- * - `<prefix>@<task>:job`: progress of the current or last job, written by the worker running it.
- * - `<prefix>@<task>:last-slot`: the latest schedule slot already run, so a late worker does not run it again.
- * The keys sit outside every cache category, so invalidating the cache leaves them alone. Without Redis all of it
- * is held by this process.
+ * What workers sharing one Redis know about warm runs (keys `<prefix>@<task>:{<prefix><task>}:<name>`):
+ * - `lock`: the lease of the run in progress (manual or scheduled); its token is the job id, so a refused caller
+ *   learns which job runs.
+ * - `job`: progress of the current or last job, written only by the lock's owner.
+ * - `last-slot`: the latest schedule slot already run, so a late worker does not run it again.
+ * A job's final record and slot are written in the same atomic step that releases the lock: whoever finds the lock
+ * free also finds the outcome. The keys share one hash tag (one Cluster slot) for that, and sit outside every cache
+ * category, so invalidating the cache leaves them alone. Without Redis all of it is held by this process.
  */
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
@@ -34,7 +35,7 @@ export class WarmState {
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(options: WarmStateOptions) {
-    const base = `${options.keyPrefix}@${options.taskName}`;
+    const base = `${options.keyPrefix}@${options.taskName}:{${options.keyPrefix}${options.taskName}}`;
     this.gateway = options.gateway;
     this.jobKey = `${base}:job`;
     this.lastSlotKey = `${base}:last-slot`;
@@ -43,7 +44,7 @@ export class WarmState {
       key: `${base}:lock`,
       leaseMs: options.leaseMs,
       logger: options.logger,
-      name: `popular moods warm (${base})`,
+      name: `popular moods warm (${options.keyPrefix}${options.taskName})`,
     });
   }
 
@@ -67,18 +68,22 @@ export class WarmState {
     return last !== null && last >= slot;
   }
 
-  async markSlotDone(slot: string): Promise<void> {
-    this.lastSlotHere = slot;
-    await this.gateway.run('warm.last_slot', (client) => client.set(this.lastSlotKey, slot, 'PX', RECORD_TTL_MS), null);
-  }
-
-  /** Stores progress for other workers; writes keep their order and never throw. */
-  publish(progress: WarmProgress): Promise<void> {
-    if (!this.gateway.client) return Promise.resolve();
+  /** Stores progress for other workers while `lease` owns the lock; writes keep their order and never throw. */
+  publish(lease: Lease, progress: WarmProgress): Promise<void> {
     const text = JSON.stringify(progress);
-    const write = this.writes.then(() => this.gateway.run('warm.progress', (client) => client.set(this.jobKey, text, 'PX', RECORD_TTL_MS), null));
+    const write = this.writes.then(() => lease.write(this.jobKey, text, RECORD_TTL_MS));
     this.writes = write;
     return write.then(() => undefined);
+  }
+
+  /** Releases the lock, writing the job's final record (and its schedule slot as done) in the same step. */
+  async finish(lease: Lease, progress: WarmProgress, slot?: string): Promise<void> {
+    await this.writes;
+    if (slot !== undefined) this.lastSlotHere = slot;
+    await lease.release([
+      { key: this.jobKey, value: JSON.stringify(progress), ttlMs: RECORD_TTL_MS },
+      ...(slot !== undefined ? [{ key: this.lastSlotKey, value: slot, ttlMs: RECORD_TTL_MS }] : []),
+    ]);
   }
 
   /** The progress last published by any worker, or null (none, unreadable, or Redis unavailable). */

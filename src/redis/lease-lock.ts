@@ -2,6 +2,9 @@
  * A lock shared by every process on one Redis: `SET key token NX PX lease`. Only the owner (the holder of the token)
  * can extend it (compare-and-PEXPIRE) or release it (compare-and-DEL), both atomic in Lua. A held lease is renewed
  * in the background; if its holder dies, renewals stop and the key expires, so another process can take over.
+ * The owner may also write other keys under the lock's protection ("fenced" writes): a write, or a release with final
+ * writes, happens only while the lease still owns the lock, in one atomic step. On a Cluster those keys must share
+ * the lock key's hash slot (give them the same hash tag).
  *
  * Without Redis the lock lives in this process only. When Redis is configured but unavailable, it degrades to that
  * and says so in a log line: other processes may then hold their own lease at the same time.
@@ -17,11 +20,22 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`);
 
+/** KEYS[1] the lock, KEYS[2..] keys to set; ARGV[1] the token, then a value and a TTL (ms) per key to set. */
 const RELEASE = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
 end
-return 0`);
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 2], 'PX', ARGV[2 * i - 1])
+end
+return redis.call('DEL', KEYS[1])`);
+
+const FENCED_SET = new LuaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`);
 
 const UNAVAILABLE = Symbol('redis unavailable');
 
@@ -38,6 +52,13 @@ export interface LeaseLockOptions {
   name?: string;
 }
 
+/** A key written together with the release, only if the lease still owns the lock. */
+export interface FencedWrite {
+  key: string;
+  value: string;
+  ttlMs: number;
+}
+
 export interface Lease {
   readonly token: string;
   /** 'redis': shared by every process on that Redis; 'memory': this process only. */
@@ -45,8 +66,16 @@ export interface Lease {
   /** Aborted if the lease is lost: a renewal found the key gone or owned by someone else. */
   readonly signal: AbortSignal;
   readonly released: boolean;
-  /** Gives the lock up if this lease still owns it. Never throws; safe to call twice. */
-  release(): Promise<void>;
+  /**
+   * Sets `key` only while this lease owns the lock; true when written. A memory lease has nowhere shared to write:
+   * false.
+   */
+  write(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Gives the lock up if this lease still owns it, setting `finalWrites` in the same atomic step (skipped, like the
+   * release, when the lease was lost). Never throws; safe to call twice.
+   */
+  release(finalWrites?: readonly FencedWrite[]): Promise<void>;
 }
 
 export class LeaseLock {
@@ -81,7 +110,7 @@ export class LeaseLock {
     );
     // Another caller in this process may have taken a local lease while we waited.
     if (this.heldHere()) {
-      if (reply === 'OK') await this.releaseInRedis(token);
+      if (reply === 'OK') await this.releaseInRedis(token, []);
       return null;
     }
     if (reply === 'OK') return this.hold(token, 'redis');
@@ -131,7 +160,8 @@ export class LeaseLock {
       get released() {
         return held.released;
       },
-      release: () => lock.release(held),
+      write: (key, value, ttlMs) => lock.write(held, key, value, ttlMs),
+      release: (finalWrites = []) => lock.release(held, finalWrites),
     };
   }
 
@@ -160,15 +190,27 @@ export class LeaseLock {
     }
   }
 
-  private async release(held: HeldLease): Promise<void> {
-    if (held.released) return;
-    this.drop(held);
-    if (held.scope === 'redis') await this.releaseInRedis(held.token);
+  private async write(held: HeldLease, key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (held.released || held.scope === 'memory') return false;
+    const written = await this.gateway.run(
+      'lock.write',
+      (client) => FENCED_SET.run(client, [this.key, key], [held.token, value, Math.ceil(ttlMs)]),
+      0,
+    );
+    return Number(written) === 1;
   }
 
-  private async releaseInRedis(token: string): Promise<void> {
+  private async release(held: HeldLease, finalWrites: readonly FencedWrite[]): Promise<void> {
+    if (held.released) return;
+    this.drop(held);
+    if (held.scope === 'redis') await this.releaseInRedis(held.token, finalWrites);
+  }
+
+  private async releaseInRedis(token: string, finalWrites: readonly FencedWrite[]): Promise<void> {
+    const keys = [this.key, ...finalWrites.map((write) => write.key)];
+    const args = [token, ...finalWrites.flatMap((write) => [write.value, Math.ceil(write.ttlMs)])];
     // If Redis is unreachable the key simply expires at the end of the lease.
-    await this.gateway.run('lock.release', (client) => RELEASE.run(client, [this.key], [token]), 0);
+    await this.gateway.run('lock.release', (client) => RELEASE.run(client, keys, args), 0);
   }
 
   private drop(held: HeldLease): void {

@@ -34,7 +34,11 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     return instances;
   }
 
-  const lockKey = (instance: MoodsInstance) => `${instance.cache.keyPrefix}@warm-popular-moods:lock`;
+  const warmKey = (instance: MoodsInstance, name: string) => {
+    const prefix = instance.cache.keyPrefix;
+    return `${prefix}@warm-popular-moods:{${prefix}warm-popular-moods}:${name}`;
+  };
+  const lockKey = (instance: MoodsInstance) => warmKey(instance, 'lock');
 
   it('runs one warm per schedule slot between workers firing at the same moment: one computation per mood', async () => {
     const workflow = countingCompute();
@@ -55,6 +59,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(await instances[0]!.moods.runScheduledNow(new Date('2030-01-01T03:00:00.900Z'))).toEqual({ ran: false, reason: 'slot_done' });
     expect(workflow.calls).toHaveLength(MOODS.length);
     expect(backend.cli('EXISTS', lockKey(instances[0]!))).toBe('0');
+    expect(backend.cli('GET', warmKey(instances[0]!, 'last-slot'))).toBe('2030-01-01T03:00:00.000Z');
+    const record = JSON.parse(backend.cli('GET', warmKey(instances[0]!, 'job')));
+    expect(record).toMatchObject({ jobId: ran[0]!.ran ? ran[0]!.report.jobId : '', status: 'succeeded', trigger: 'schedule', total: 3, done: 3 });
 
     // The next slot runs again (its moods are fresh, so nothing needs computing).
     const next = await instances[3]!.moods.runScheduledNow(new Date('2030-01-02T03:00:00.000Z'));
@@ -160,8 +167,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(workflow.calls).toHaveLength(1);
     expect(report).toMatchObject({ status: 'partial', done: 3, failed: 2 });
     expect(report.results.map((result) => result.outcome)).toEqual(['computed', 'cancelled', 'cancelled']);
-    // Its release must not remove the other worker's lock.
+    // Its release must not remove the other worker's lock, nor its final record overwrite what the owner writes.
     expect(backend.cli('GET', lockKey(holder!))).toBe('someone-else');
+    expect(JSON.parse(backend.cli('GET', warmKey(holder!, 'job')))).toMatchObject({ jobId: report.jobId, status: 'running', done: 0 });
   });
 
   it('lets another worker run once a dead holder\'s lease expires, and reports the dead job as abandoned', async () => {

@@ -91,6 +91,34 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('lease lock on %s Redis', (
     expect(await lock.holder()).toBe('theirs');
   });
 
+  it('writes other keys only while it owns the lock, and can release with final writes in one step', async () => {
+    const tag = `{lock-test-${++keyCounter}}`;
+    const [key, record, marker] = [`${tag}:lock`, `${tag}:record`, `${tag}:marker`];
+    const a = await processOn(backend.url);
+    const lock = lockFor(a, key);
+
+    const lease = await lock.acquire('owner');
+    expect(await lease!.write(record, 'step 1', 60_000)).toBe(true);
+    expect(backend.cli('GET', record)).toBe('step 1');
+    await lease!.release([
+      { key: record, value: 'final', ttlMs: 60_000 },
+      { key: marker, value: 'done', ttlMs: 30_000 },
+    ]);
+    expect(backend.cli('GET', record)).toBe('final');
+    expect(backend.cli('GET', marker)).toBe('done');
+    expect(Number(backend.cli('PTTL', marker))).toBeLessThanOrEqual(30_000);
+    expect(backend.cli('EXISTS', key)).toBe('0');
+    expect(await lease!.write(record, 'late', 60_000)).toBe(false);
+
+    // A lease that lost the lock writes nothing, not even on release.
+    const second = await lock.acquire('second');
+    backend.cli('SET', key, 'usurper', 'PX', '60000');
+    expect(await second!.write(record, 'stale', 60_000)).toBe(false);
+    await second!.release([{ key: record, value: 'stale final', ttlMs: 60_000 }]);
+    expect(backend.cli('GET', record)).toBe('final');
+    expect(backend.cli('GET', key)).toBe('usurper');
+  });
+
   it('renews a held lease before it lapses', async () => {
     const key = `lock-test:${++keyCounter}`;
     const a = await processOn(backend.url);
