@@ -38,6 +38,8 @@ export interface Demo {
   reprise: Reprise;
   /** The simulator, when the demo started one. */
   simulator: ReccobeatsSimulator | null;
+  /** Calls made so far to the workflow's LLM and Spotify stand-ins (benchmarks count upstream work with it). */
+  upstreamCalls(): { moodAnalysis: number; topTracks: number };
   close(): Promise<void>;
 }
 
@@ -119,6 +121,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     adminToken,
     reprise,
     simulator,
+    upstreamCalls: () => ({ ...workflow!.upstreamCalls }),
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -48,6 +48,9 @@ const PLAYLIST_SIZE = 20;
 const CHART_USER = 'global-chart';
 
 export class PlaylistWorkflow {
+  /** Calls made to the stand-ins for the LLM and Spotify (the simulator counts ReccoBeats requests itself). */
+  readonly upstreamCalls = { moodAnalysis: 0, topTracks: 0 };
+
   constructor(
     private readonly reprise: Reprise,
     private readonly latencies: WorkflowLatencies,
@@ -80,7 +83,10 @@ export class PlaylistWorkflow {
   }
 
   private async personalPlaylist(userId: string, mood: string, signal?: AbortSignal): Promise<Playlist> {
-    const analysis = await this.cached('mood_analysis', mood, () => analyseMood(mood, this.latencies.moodAnalysisMs, signal));
+    const analysis = await this.cached('mood_analysis', mood, () => {
+      this.upstreamCalls.moodAnalysis += 1;
+      return analyseMood(mood, this.latencies.moodAnalysisMs, signal);
+    });
     const reused = this.useCache
       ? await this.reprise.cache.findWorkflowArtifacts<WorkflowArtifacts>({ userId, moodPrompt: mood, similar: true })
       : undefined;
@@ -102,7 +108,10 @@ export class PlaylistWorkflow {
 
   /** Steps 2-5: the user's tracks that ReccoBeats knows, ranked by how well their audio features fit the mood. */
   private async chooseSeeds(userId: string, mood: string, analysis: MoodAnalysis, signal?: AbortSignal): Promise<string[]> {
-    const topTracks = await this.cached('top_tracks', userId, () => topTracksOf(userId, this.latencies.topTracksMs, signal));
+    const topTracks = await this.cached('top_tracks', userId, () => {
+      this.upstreamCalls.topTracks += 1;
+      return topTracksOf(userId, this.latencies.topTracksMs, signal);
+    });
     const converted = this.useCache
       ? await this.reprise.reccobeats.convertSpotifyTracksToReccobeat(topTracks)
       : await this.convertWithoutRegistry(topTracks);
