@@ -6,7 +6,7 @@
 import type { RequestHandler, Router } from 'express';
 import { createAdminRouter } from '../middleware/admin-router.js';
 import { metricsHandler } from '../middleware/metrics-handler.js';
-import { createCacheParts } from './cache/create-cache.js';
+import { createCacheParts, waitForRedis } from './cache/create-cache.js';
 import type { RepriseCache } from './cache/reprise-cache.js';
 import { consoleLogger } from './logger.js';
 import { PopularMoods } from './moods/popular-moods.js';
@@ -39,7 +39,8 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.tracerProvider ? { tracerProvider: options.tracerProvider } : {}),
   });
-  const { cache, gateway, connectTimeoutMs } = createCacheParts({ ...cacheOptionsOf(options), telemetry, logger, env });
+  const cacheParts = createCacheParts({ ...cacheOptionsOf(options), telemetry, logger, env });
+  const { cache, gateway } = cacheParts;
   const idRegistry = new IdRegistry({
     gateway,
     keyPrefix: cache.keyPrefix,
@@ -98,7 +99,7 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       },
     );
     popularMoods.start();
-    await gateway.waitUntilReady(connectTimeoutMs);
+    await waitForRedis(cacheParts);
 
     let closing: Promise<void> | undefined;
     return {

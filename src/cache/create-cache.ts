@@ -48,9 +48,24 @@ export interface CacheParts {
  * serves from memory and moves to Redis by itself once it connects.
  */
 export async function createCache(options: CacheOptions = {}): Promise<RepriseCache> {
-  const { cache, gateway, connectTimeoutMs } = createCacheParts(options);
-  await gateway.waitUntilReady(connectTimeoutMs);
-  return cache;
+  const parts = createCacheParts(options);
+  await waitForRedis(parts);
+  return parts.cache;
+}
+
+/**
+ * Waits, at most `connectTimeoutMs` in all, for Redis to connect and for the cache to hear other instances'
+ * invalidations, so a new worker does not serve what another worker just replaced. Never rejects.
+ */
+export async function waitForRedis({ cache, gateway, connectTimeoutMs }: CacheParts): Promise<void> {
+  const deadline = Date.now() + connectTimeoutMs;
+  if (!(await gateway.waitUntilReady(connectTimeoutMs))) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  await Promise.race([cache.listening, gaveUp]);
+  clearTimeout(timer);
 }
 
 /** The cache and the Redis gateway it shares with the registry and the mood warmer, without waiting for Redis. */

@@ -29,32 +29,50 @@ export interface InvalidationBusOptions {
   instanceId: string;
   logger: Logger;
   onInvalidation: (invalidation: Invalidation) => void;
-  /** Called when the subscription resumes after an interruption. */
+  /** Called each time the subscription is (re)established: entries held from before may be stale. */
   onResync: () => void;
 }
 
 export class InvalidationBus {
   private readonly options: InvalidationBusOptions;
-  private subscribedBefore = false;
+  private connectedBefore = false;
   private received = 0;
   private published = 0;
+  /** Settles once the first SUBSCRIBE is confirmed (true) or failed (false); memory-only mode: false at once. */
+  readonly subscribed: Promise<boolean>;
 
   constructor(options: InvalidationBusOptions) {
     this.options = options;
     const subscriber = options.subscriber;
-    if (!subscriber) return;
+    if (!subscriber) {
+      this.subscribed = Promise.resolve(false);
+      return;
+    }
     subscriber.on('error', (error: Error) => options.logger.debug(`invalidation subscriber: ${options.gateway.redact(error.message)}`));
     subscriber.on('message', (channel: string, text: string) => {
       if (channel === options.channel) this.receive(text);
     });
     subscriber.on('ready', () => {
-      // ioredis resubscribes by itself; a second 'ready' means a gap in which messages may have been lost.
-      if (this.subscribedBefore) options.onResync();
-      this.subscribedBefore = true;
+      // A second 'ready' means a gap in which messages may have been lost: listen again, then resync.
+      if (this.connectedBefore) void this.subscribe();
+      this.connectedBefore = true;
     });
-    subscriber.subscribe(options.channel).catch((error: Error) => {
-      options.logger.warn(`could not subscribe to invalidations: ${options.gateway.redact(error.message)}`);
-    });
+    this.subscribed = this.subscribe();
+  }
+
+  /**
+   * SUBSCRIBE, then drop the memory tier: whatever was read before this instance was listening may have been
+   * overwritten by another instance meanwhile.
+   */
+  private async subscribe(): Promise<boolean> {
+    try {
+      await this.options.subscriber!.subscribe(this.options.channel);
+      this.options.onResync();
+      return true;
+    } catch (error) {
+      this.options.logger.warn(`could not subscribe to invalidations: ${this.options.gateway.redact((error as Error).message)}`);
+      return false;
+    }
   }
 
   /** Tells the other instances; a failure is counted by the gateway and never reaches the caller. */

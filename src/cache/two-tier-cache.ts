@@ -92,6 +92,11 @@ export class TwoTierCache {
     this.detachMetrics = this.exportMetrics();
   }
 
+  /** Settles true once this instance hears other instances' invalidations (false in memory-only mode or on failure). */
+  get listening(): Promise<boolean> {
+    return this.bus.subscribed;
+  }
+
   /** The cached value, or undefined on a miss. An L1 hit is answered without touching Redis. */
   async get<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
     assertCategory(category);
