@@ -18,34 +18,15 @@ import { consoleLogger, type Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { RegistryActivity, type ActivitySnapshot, type LookupResult } from './activity.js';
-import {
-  decodeForward,
-  decodeReverse,
-  encodeForward,
-  encodeReverse,
-  expiryFor,
-  isLive,
-  missingReasonOf,
-  relativeSeconds,
-  type ForwardEntry,
-  type MissingReason,
-} from './entries.js';
-import {
-  assertReccobeatsId,
-  assertSpotifyId,
-  canonicalReccobeatsId,
-  isReccobeatsId,
-  isSpotifyId,
-  packReccobeatsId,
-  packSpotifyId,
-} from './ids.js';
+import { expiryFor, missingReasonOf, relativeSeconds, type ForwardEntry, type MissingReason } from './entries.js';
+import { assertReccobeatsId, assertSpotifyId, canonicalReccobeatsId, isReccobeatsId, isSpotifyId } from './ids.js';
 import { SHARD_COUNT } from './layout.js';
 import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
-import { RedisRegistryStore, type UnlinkItem, type WriteItem } from './redis-store.js';
+import { RedisRegistryStore } from './redis-store.js';
 import { sweepRedisStore } from './sweeper.js';
+import { TieredRegistryStore } from './tiered-store.js';
 
-/** IDs per script call: a bulk call of up to this many IDs costs one round trip per node. */
-export const BULK_CHUNK_IDS = 1_000;
+export { BULK_CHUNK_IDS } from './tiered-store.js';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_MEMORY_MAX_ENTRIES = 50_000;
 
@@ -92,11 +73,8 @@ export interface IdRegistryStats extends ActivitySnapshot {
   ignoredIds: number;
   /** Values found in Redis that the registry did not write; treated as absent. */
   undecodable: number;
-}
-
-interface ForwardLookup {
-  entries: (ForwardEntry | null)[];
-  roundTrips: number;
+  /** Entries written while Redis could not take them, to be written again when it can. */
+  unsynced: number;
 }
 
 export class IdRegistry {
@@ -104,8 +82,7 @@ export class IdRegistry {
   private readonly telemetry: Telemetry;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly redis: RedisRegistryStore;
-  private readonly memory: MemoryRegistryStore;
+  private readonly store: TieredRegistryStore;
   private readonly activity: RegistryActivity;
   private readonly gateway: RedisGateway;
   private readonly sweepIntervalMs: number;
@@ -113,7 +90,6 @@ export class IdRegistry {
   private sweeping: Promise<unknown> = Promise.resolve();
   private sweepTotals = { runs: 0, lastRunAt: null as string | null, removed: { validated: 0, missing: 0, reverse: 0 }, drift: 0 };
   private ignoredIds = 0;
-  private undecodable = 0;
   private closed = false;
 
   constructor(options: IdRegistryOptions) {
@@ -126,8 +102,13 @@ export class IdRegistry {
     this.telemetry = options.telemetry ?? new Telemetry();
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
-    this.redis = new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix));
-    this.memory = new MemoryRegistryStore(wholePositive(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries'));
+    const memoryMaxEntries = wholePositive(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries');
+    this.store = new TieredRegistryStore(
+      new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix)),
+      new MemoryRegistryStore(memoryMaxEntries),
+      options.gateway,
+      memoryMaxEntries,
+    );
     this.activity = new RegistryActivity(this.telemetry);
     this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     if (!Number.isFinite(this.sweepIntervalMs) || this.sweepIntervalMs < 0) {
@@ -156,23 +137,9 @@ export class IdRegistry {
     if (!isReccobeatsId(reccobeatsId)) return null;
     const id = canonicalReccobeatsId(reccobeatsId);
     return this.telemetry.profiler.time('registry.get_spotify_id', async () => {
-      const now = this.now();
-      const { values } = this.redis.configured ? await this.redis.read('r', [packReccobeatsId(id)]) : { values: [undefined] };
-      let spotifyId: string | null = null;
-      const value = values[0];
-      if (value === undefined) {
-        const entry = this.memory.getReverse(id);
-        spotifyId = entry && isLive(entry, now) ? entry.spotifyId : null;
-      } else if (value !== null) {
-        const entry = decodeReverse(value);
-        if (!entry) this.undecodable += 1;
-        else if (isLive(entry, now)) {
-          this.memory.rememberReverse(id, entry);
-          spotifyId = entry.spotifyId;
-        }
-      }
-      this.activity.recordLookups({ validated: spotifyId ? 1 : 0, missing: 0, unknown: spotifyId ? 0 : 1 });
-      return spotifyId;
+      const entry = await this.store.lookupReverse(id, this.now());
+      this.activity.recordLookups({ validated: entry ? 1 : 0, missing: 0, unknown: entry ? 0 : 1 });
+      return entry?.spotifyId ?? null;
     });
   }
 
@@ -265,8 +232,8 @@ export class IdRegistry {
   // ---- counts and housekeeping ------------------------------------------------------------------------------
 
   async stats(): Promise<IdRegistryStats> {
-    const memory = this.memory.counts();
-    const shards = this.redis.configured ? await this.redis.meta() : null;
+    const memory = this.store.memory.counts();
+    const shards = this.store.redis.configured ? await this.store.redis.meta() : null;
     const redis = shards && {
       shards: SHARD_COUNT,
       validated: sum(shards, 'validated'),
@@ -286,10 +253,11 @@ export class IdRegistry {
       ...this.activity.snapshot(),
       ttls: { ...this.ttls },
       redis: redis && { shards: redis.shards, reverse: redis.reverse, forwardBuckets: redis.forwardBuckets, reverseBuckets: redis.reverseBuckets },
-      memory: { ...memory, maxEntries: this.memory.maxEntries },
+      memory: { ...memory, maxEntries: this.store.memory.maxEntries },
       sweep: { intervalMs: this.sweepIntervalMs, ...this.sweepTotals, removed: { ...this.sweepTotals.removed } },
       ignoredIds: this.ignoredIds,
-      undecodable: this.undecodable,
+      undecodable: this.store.undecodable,
+      unsynced: this.store.unsyncedCount,
     };
   }
 
@@ -313,91 +281,28 @@ export class IdRegistry {
     return this.telemetry.profiler.time('registry.lookup', async () => (await this.lookupForward([spotifyId])).entries[0] ?? null);
   }
 
-  /** Live forward entries for valid, unique IDs: Redis first, memory for whatever Redis did not answer. */
-  private async lookupForward(ids: string[]): Promise<ForwardLookup> {
-    const values: (Buffer | null | undefined)[] = new Array(ids.length).fill(undefined);
-    let roundTrips = 0;
-    if (this.redis.configured) {
-      for (let start = 0; start < ids.length; start += BULK_CHUNK_IDS) {
-        const chunk = ids.slice(start, start + BULK_CHUNK_IDS);
-        const read = await this.redis.read('s', chunk.map(packSpotifyId));
-        read.values.forEach((value, offset) => (values[start + offset] = value));
-        roundTrips += read.roundTrips;
-      }
-    }
-    const now = this.now();
+  /** Live forward entries for valid, unique IDs (Redis first, memory for the rest), counted as lookups. */
+  private async lookupForward(ids: string[]): Promise<{ entries: (ForwardEntry | null)[]; roundTrips: number }> {
+    const found = await this.store.lookupForward(ids, this.now());
     const counts: Record<LookupResult, number> = { validated: 0, missing: 0, unknown: 0 };
-    const entries = ids.map((id, index) => {
-      const entry = this.forwardAnswer(id, values[index], now);
-      counts[entry ? entry.kind : 'unknown'] += 1;
-      return entry;
-    });
+    for (const entry of found.entries) counts[entry ? entry.kind : 'unknown'] += 1;
     this.activity.recordLookups(counts);
-    return { entries, roundTrips };
+    return found;
   }
 
-  private forwardAnswer(id: string, value: Buffer | null | undefined, now: number): ForwardEntry | null {
-    if (value === undefined) {
-      const remembered = this.memory.getForward(id);
-      return remembered && isLive(remembered, now) ? remembered : null;
-    }
-    const entry = value === null ? null : decodeForward(value);
-    if (value !== null && !entry) this.undecodable += 1;
-    if (!entry || !isLive(entry, now)) {
-      // Redis answered "nothing live": an older copy here must not answer later, when Redis is down.
-      this.memory.forgetForward(id);
-      return null;
-    }
-    this.memory.rememberForward(id, entry);
-    return entry;
-  }
-
-  /** Writes to memory always and to Redis when configured; returns the round trips used. */
+  /** Returns the round trips used, including any replay of writes Redis missed earlier. */
   private async writeValidated(pairs: [string, string][]): Promise<number> {
     const now = this.now();
     const expiresAtMs = expiryFor(now, this.ttls.validatedSeconds);
-    for (const [spotifyId, reccobeatsId] of pairs) this.memory.markValidated(spotifyId, reccobeatsId, expiresAtMs);
-    if (!this.redis.configured) return 0;
-
-    let roundTrips = 0;
-    for (let start = 0; start < pairs.length; start += BULK_CHUNK_IDS) {
-      const items: WriteItem[] = [];
-      for (const [spotifyId, reccobeatsId] of pairs.slice(start, start + BULK_CHUNK_IDS)) {
-        const spotifyField = packSpotifyId(spotifyId);
-        const reccobeatsField = packReccobeatsId(reccobeatsId);
-        items.push({ op: 'v', field: spotifyField, value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) });
-        items.push({ op: 'r', field: reccobeatsField, value: encodeReverse({ spotifyId, expiresAtMs }) });
-      }
-      const report = await this.redis.write(items, relativeSeconds(now));
-      roundTrips += report.roundTrips;
-      // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
-      const stale: UnlinkItem[] = report.replaced.map(({ item, oldPartner }) => {
-        const written = items[item]!;
-        return written.op === 'v'
-          ? { space: 'r', field: oldPartner, partner: written.field }
-          : { space: 's', field: oldPartner, partner: written.field };
-      });
-      if (stale.length > 0) {
-        await this.redis.unlink(stale);
-        roundTrips += 1;
-      }
-    }
-    return roundTrips;
+    const replayed = await this.store.flushUnsynced(now);
+    return replayed + (await this.store.writeValidated(pairs.map(([spotifyId, reccobeatsId]) => ({ spotifyId, reccobeatsId, expiresAtMs })), now));
   }
 
   private async writeMissing(spotifyIds: string[], reason: MissingReason): Promise<number> {
     const now = this.now();
     const entry = { kind: 'missing' as const, reason, expiresAtMs: expiryFor(now, this.ttls.missingSeconds) };
-    for (const spotifyId of spotifyIds) this.memory.markMissing(spotifyId, entry, now);
-    if (!this.redis.configured) return 0;
-
-    let roundTrips = 0;
-    const value = encodeForward(entry);
-    for (let start = 0; start < spotifyIds.length; start += BULK_CHUNK_IDS) {
-      const items: WriteItem[] = spotifyIds.slice(start, start + BULK_CHUNK_IDS).map((id) => ({ op: 'm', field: packSpotifyId(id), value }));
-      roundTrips += (await this.redis.write(items, relativeSeconds(now))).roundTrips;
-    }
-    return roundTrips;
+    const replayed = await this.store.flushUnsynced(now);
+    return replayed + (await this.store.writeMissing(spotifyIds.map((spotifyId) => ({ spotifyId, entry })), now));
   }
 
   private checkedSpotifyIds(spotifyIds: Iterable<string>): string[] {
@@ -466,12 +371,13 @@ export class IdRegistry {
         'registry.sweep',
         async (span) => {
           const now = this.now();
-          const removed = this.memory.sweep(now);
+          await this.store.flushUnsynced(now);
+          const removed = this.store.memory.sweep(now);
           let backend: RegistrySweepReport['backend'] = 'memory';
           let drift = 0;
           let complete = true;
-          if (this.redis.configured) {
-            const report = await sweepRedisStore(this.redis, relativeSeconds(now), minGapSeconds);
+          if (this.store.redis.configured) {
+            const report = await sweepRedisStore(this.store.redis, relativeSeconds(now), minGapSeconds);
             complete = report.complete;
             drift = report.drift;
             // Redis is the shared truth: once it answered, its removals are the ones to report.

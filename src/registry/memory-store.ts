@@ -41,6 +41,11 @@ export class MemoryRegistryStore {
     return this.forward.get(spotifyId);
   }
 
+  /** Like getForward, without counting as a use. */
+  peekForward(spotifyId: string): ForwardEntry | undefined {
+    return this.forward.peek(spotifyId);
+  }
+
   getReverse(reccobeatsId: string): ReverseEntry | undefined {
     return this.reverse.get(reccobeatsId);
   }

@@ -1,0 +1,169 @@
+/**
+ * Redis and process memory as one store. Writes go to both; reads ask Redis and fall back to memory for whatever
+ * Redis does not answer. When Redis answers, its answer wins, with one exception: an entry this process wrote while
+ * Redis could not take it ("unsynced") keeps answering from memory and is written to Redis again at the next
+ * chance (flushUnsynced), so an outage or a slot move loses nothing this process learned.
+ */
+import {
+  decodeForward,
+  decodeReverse,
+  encodeForward,
+  encodeReverse,
+  isLive,
+  relativeSeconds,
+  type ForwardEntry,
+  type ReverseEntry,
+} from './entries.js';
+import { packReccobeatsId, packSpotifyId } from './ids.js';
+import type { MemoryRegistryStore } from './memory-store.js';
+import type { RedisGateway } from '../redis/gateway.js';
+import type { RedisRegistryStore, UnlinkItem, WriteItem } from './redis-store.js';
+
+/** IDs per script call: a bulk call of up to this many IDs costs one round trip per node. */
+export const BULK_CHUNK_IDS = 1_000;
+
+export interface ValidatedWrite {
+  spotifyId: string;
+  reccobeatsId: string;
+  expiresAtMs: number;
+}
+
+export interface MissingWrite {
+  spotifyId: string;
+  entry: Extract<ForwardEntry, { kind: 'missing' }>;
+}
+
+export class TieredRegistryStore {
+  /** Values found in Redis that the registry did not write; treated as absent. */
+  undecodable = 0;
+  /** Spotify IDs whose last write reached memory but not Redis, oldest first. */
+  private readonly unsynced = new Set<string>();
+
+  constructor(
+    readonly redis: RedisRegistryStore,
+    readonly memory: MemoryRegistryStore,
+    private readonly gateway: RedisGateway,
+    private readonly maxUnsynced: number,
+  ) {}
+
+  get unsyncedCount(): number {
+    return this.unsynced.size;
+  }
+
+  /** Live forward entries (null: none) for unique, valid Spotify IDs, and the round trips spent. */
+  async lookupForward(ids: string[], now: number): Promise<{ entries: (ForwardEntry | null)[]; roundTrips: number }> {
+    const values: (Buffer | null | undefined)[] = new Array(ids.length).fill(undefined);
+    let roundTrips = 0;
+    if (this.redis.configured) {
+      for (let start = 0; start < ids.length; start += BULK_CHUNK_IDS) {
+        const read = await this.redis.read('s', ids.slice(start, start + BULK_CHUNK_IDS).map(packSpotifyId));
+        read.values.forEach((value, offset) => (values[start + offset] = value));
+        roundTrips += read.roundTrips;
+      }
+    }
+    return { entries: ids.map((id, index) => this.forwardAnswer(id, values[index], now)), roundTrips };
+  }
+
+  async lookupReverse(reccobeatsId: string, now: number): Promise<ReverseEntry | null> {
+    const value = this.redis.configured ? (await this.redis.read('r', [packReccobeatsId(reccobeatsId)])).values[0] : undefined;
+    const remembered = this.memory.getReverse(reccobeatsId);
+    const fromMemory = remembered && isLive(remembered, now) ? remembered : null;
+    if (value === undefined || (fromMemory && this.unsynced.has(fromMemory.spotifyId))) return fromMemory;
+    const entry = value === null ? null : decodeReverse(value);
+    if (value !== null && !entry) this.undecodable += 1;
+    if (entry && isLive(entry, now)) {
+      this.memory.rememberReverse(reccobeatsId, entry);
+      return entry;
+    }
+    this.memory.forgetReverse(reccobeatsId);
+    return null;
+  }
+
+  /** Records validated pairs (already one to one) in memory and Redis; returns the round trips spent. */
+  async writeValidated(writes: ValidatedWrite[], now: number): Promise<number> {
+    for (const { spotifyId, reccobeatsId, expiresAtMs } of writes) this.memory.markValidated(spotifyId, reccobeatsId, expiresAtMs);
+    return this.pushValidated(writes, now);
+  }
+
+  async writeMissing(writes: MissingWrite[], now: number): Promise<number> {
+    for (const { spotifyId, entry } of writes) this.memory.markMissing(spotifyId, entry, now);
+    return this.pushMissing(writes, now);
+  }
+
+  /** Writes what Redis missed earlier, once it answers again; returns the round trips spent. */
+  async flushUnsynced(now: number): Promise<number> {
+    if (this.unsynced.size === 0 || !this.gateway.available) return 0;
+    const validated: ValidatedWrite[] = [];
+    const missing: MissingWrite[] = [];
+    for (const spotifyId of [...this.unsynced]) {
+      const entry = this.memory.peekForward(spotifyId);
+      if (!entry || !isLive(entry, now)) this.unsynced.delete(spotifyId);
+      else if (entry.kind === 'validated') validated.push({ spotifyId, reccobeatsId: entry.reccobeatsId, expiresAtMs: entry.expiresAtMs });
+      else missing.push({ spotifyId, entry });
+    }
+    return (await this.pushValidated(validated, now)) + (await this.pushMissing(missing, now));
+  }
+
+  private forwardAnswer(id: string, value: Buffer | null | undefined, now: number): ForwardEntry | null {
+    const remembered = this.memory.getForward(id);
+    const fromMemory = remembered && isLive(remembered, now) ? remembered : null;
+    // What this process wrote but Redis has not seen yet is newer than anything Redis can say.
+    if (value === undefined || (fromMemory && this.unsynced.has(id))) return fromMemory;
+    const entry = value === null ? null : decodeForward(value);
+    if (value !== null && !entry) this.undecodable += 1;
+    if (entry && isLive(entry, now)) {
+      this.memory.rememberForward(id, entry);
+      return entry;
+    }
+    // Redis answered "nothing live": an older copy here must not answer later, when Redis is down.
+    this.memory.forgetForward(id);
+    return null;
+  }
+
+  private async pushValidated(writes: ValidatedWrite[], now: number): Promise<number> {
+    if (!this.redis.configured || writes.length === 0) return 0;
+    let roundTrips = 0;
+    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) {
+      const chunk = writes.slice(start, start + BULK_CHUNK_IDS);
+      const items: WriteItem[] = chunk.flatMap(({ spotifyId, reccobeatsId, expiresAtMs }) => [
+        { op: 'v' as const, field: packSpotifyId(spotifyId), value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) },
+        { op: 'r' as const, field: packReccobeatsId(reccobeatsId), value: encodeReverse({ spotifyId, expiresAtMs }) },
+      ]);
+      const report = await this.redis.write(items, relativeSeconds(now));
+      roundTrips += report.roundTrips;
+      chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[2 * index]! && report.written[2 * index + 1]!));
+      // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
+      const stale: UnlinkItem[] = report.replaced.map(({ item, oldPartner }) => {
+        const written = items[item]!;
+        return { space: written.op === 'v' ? 'r' : 's', field: oldPartner, partner: written.field };
+      });
+      if (stale.length > 0) {
+        await this.redis.unlink(stale);
+        roundTrips += 1;
+      }
+    }
+    return roundTrips;
+  }
+
+  private async pushMissing(writes: MissingWrite[], now: number): Promise<number> {
+    if (!this.redis.configured || writes.length === 0) return 0;
+    let roundTrips = 0;
+    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) {
+      const chunk = writes.slice(start, start + BULK_CHUNK_IDS);
+      const items: WriteItem[] = chunk.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) }));
+      const report = await this.redis.write(items, relativeSeconds(now));
+      roundTrips += report.roundTrips;
+      chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[index]!));
+    }
+    return roundTrips;
+  }
+
+  private noteSynced(spotifyId: string, synced: boolean): void {
+    this.unsynced.delete(spotifyId);
+    if (synced) return;
+    this.unsynced.add(spotifyId);
+    // Bounded like memory: past the bound the oldest pending writes are given up (they still answer from memory
+    // until Redis says otherwise).
+    if (this.unsynced.size > this.maxUnsynced) this.unsynced.delete(this.unsynced.values().next().value!);
+  }
+}
