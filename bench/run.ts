@@ -8,6 +8,7 @@ import { writeResults } from './lib/results.js';
 import { parseSettings } from './lib/settings.js';
 import { benchLibraries } from './sections/libraries.js';
 import { benchRegistry } from './sections/registry.js';
+import { benchScenarios } from './sections/scenarios.js';
 
 const settings = parseSettings(process.argv.slice(2));
 const machine = describeMachine();
@@ -30,6 +31,14 @@ if (settings.sections.includes('registry')) {
   const outcome = await benchRegistry(settings, log);
   console.log(`## ID registry\n\n${outcome.markdown}\n`);
   const written = writeResults('registry', 'reprise ID registry', machine, settings.command, { checks: outcome.checks, footprint: outcome.footprint }, outcome.markdown);
+  log(`wrote ${written.markdown} and ${written.json}`);
+}
+
+if (settings.sections.includes('scenarios')) {
+  log(`scenarios: ${settings.requests} requests each through the demo back end`);
+  const outcome = await benchScenarios(settings, log);
+  console.log(`## Latency scenarios\n\n${outcome.markdown}\n`);
+  const written = writeResults('scenarios', "the original system's latency scenarios", machine, settings.command, { rows: outcome.rows }, outcome.markdown);
   log(`wrote ${written.markdown} and ${written.json}`);
 }
 

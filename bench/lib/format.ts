@@ -11,7 +11,9 @@ export function si(value: number): string {
 
 export function ratio(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
-  return `${value >= 10 ? value.toFixed(1) : value.toFixed(2)}x`;
+  if (value >= 10) return `${value.toFixed(1)}x`;
+  if (value >= 0.1) return `${value.toFixed(2)}x`;
+  return `${value.toPrecision(2)}x`;
 }
 
 export function percent(share: number): string {
