@@ -4,6 +4,7 @@
  * server. The same figures for the one-key-per-ID layout (a string key per direction and per missing ID, each with
  * a TTL) give the baseline. Used by `bench/registry-memory.ts` (100 000 IDs) and the registry tests (a sample).
  */
+import type { Redis } from 'ioredis';
 import { createCacheParts } from '../src/cache/create-cache.js';
 import { silentLogger } from '../src/logger.js';
 import { IdRegistry } from '../src/registry/id-registry.js';
@@ -65,16 +66,18 @@ async function bytesPer(server: RedisServer, count: number, write: () => Promise
 }
 
 /** Counts the registry's bucket keys and how many left the compact listpack encoding. SCAN is fine here. */
-function bucketEncodings(server: RedisServer, keyPrefix: string): { buckets: number; hashtable: number } {
+async function bucketEncodings(client: Redis, keyPrefix: string): Promise<{ buckets: number; hashtable: number }> {
   let cursor = '0';
   let buckets = 0;
   let hashtable = 0;
   do {
-    const [next, ...keys] = server.cli('SCAN', cursor, 'MATCH', `${keyPrefix}id_registry:{*}[sr]*`, 'COUNT', '1000').split('\n');
-    cursor = next!.trim();
-    for (const key of keys.map((k) => k.trim()).filter(Boolean)) {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}[sr]*`, 'COUNT', 1_000);
+    cursor = next;
+    const pipeline = client.pipeline();
+    for (const key of keys) pipeline.object('ENCODING', key);
+    for (const [, encoding] of (await pipeline.exec()) ?? []) {
       buckets += 1;
-      if (server.cli('OBJECT', 'ENCODING', key) !== 'listpack') hashtable += 1;
+      if (encoding !== 'listpack') hashtable += 1;
     }
   } while (cursor !== '0');
   return { buckets, hashtable };
@@ -93,7 +96,7 @@ export async function measureFootprint(server: RedisServer, count: number): Prom
   try {
     if (!(await gateway.waitUntilReady(connectTimeoutMs))) throw new Error(`Redis at ${server.url} did not answer`);
     const registry = new IdRegistry({ gateway, keyPrefix, sweepIntervalMs: 0, logger: silentLogger });
-    const client = gateway.client!;
+    const client = gateway.client as Redis;
 
     const mapping = await bytesPer(server, count, async () => {
       for (let start = 0; start < count; start += WRITE_BATCH) {
@@ -101,11 +104,11 @@ export async function measureFootprint(server: RedisServer, count: number): Prom
         await registry.bulkMarkValidated(pairs);
       }
     });
-    const encodings = bucketEncodings(server, keyPrefix);
+    const encodings = await bucketEncodings(client, keyPrefix);
     const missing = await bytesPer(server, count, async () => {
       for (let start = 0; start < count; start += WRITE_BATCH) await registry.bulkMarkMissing(missingIds.slice(start, start + WRITE_BATCH));
     });
-    const missingEncodings = bucketEncodings(server, keyPrefix);
+    const missingEncodings = await bucketEncodings(client, keyPrefix);
     await registry.close();
 
     const oneKeyMapping = await bytesPer(server, count, async () => {
