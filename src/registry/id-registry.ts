@@ -5,7 +5,8 @@
  * Redis (standalone or Cluster) is the shared store: entries packed into small listpack hashes, bulk calls one
  * round trip per node (see layout.ts). An in-process store always holds what this process wrote or read and
  * answers whenever Redis does not (memory-only mode, Redis down, one Cluster node failing); no call rejects
- * because of Redis. When Redis answers, its answer wins.
+ * because of Redis. When Redis answers, its answer wins, except over what this process wrote while Redis could not
+ * take it: that keeps answering from memory and is written to Redis at the next chance (see tiered-store.ts).
  *
  * Input: mark* calls check every ID and throw InvalidIdError before writing anything. Bulk reads skip what cannot
  * be a Spotify track ID (it appears in neither result; counted in stats().ignoredIds) and look duplicates up once,
