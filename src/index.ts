@@ -37,7 +37,11 @@ export {
   type ReadThroughResult,
   type WarmStartOutcome,
 } from './moods/popular-moods.js';
-export { DEFAULT_POPULAR_MOODS, DEFAULT_WARM_SCHEDULE } from './moods/defaults.js';
+export { WarmScheduleError } from './moods/schedule.js';
+export { InvalidRecommendationsError } from './moods/precomputed-store.js';
+export type { ScheduledWarmResult, WarmScheduleInfo } from './moods/popular-moods.js';
+export type { MoodCount } from './moods/usage.js';
+export { DEFAULT_POPULAR_MOODS, DEFAULT_WARM_SCHEDULE, DEFAULT_WARM_CONCURRENCY, DEFAULT_WARM_MOOD_TIMEOUT_MS } from './moods/defaults.js';
 export type * from './moods/types.js';
 
 // Redis, telemetry, logging

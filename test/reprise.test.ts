@@ -93,7 +93,8 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
     expect(reprise.cache.stats().cacheType).toBe('redis');
     await reprise.close();
     await reprise.close();
-    await expect.poll(() => activeResources()).toEqual(before);
+    // Nothing new may linger: every kind of resource is back to at most what it was before (the harness's own come and go).
+    await expect.poll(() => Object.entries(activeResources()).filter(([kind, count]) => count > (before[kind] ?? 0))).toEqual([]);
   });
 
   it('never closes an injected client', async () => {

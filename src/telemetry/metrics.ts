@@ -119,13 +119,13 @@ export class RepriseMetrics {
     }));
     this.warmRuns = once('reprise_warm_runs_total', () => new Counter({
       name: 'reprise_warm_runs_total',
-      help: 'Popular mood warm runs by status (succeeded, partial, failed, skipped_locked).',
+      help: 'Popular mood warm runs by status (succeeded, partial, failed, skipped_locked, skipped_slot_done).',
       labelNames: ['status'] as const,
       registers,
     }));
     this.warmMoods = once('reprise_warm_moods_total', () => new Counter({
       name: 'reprise_warm_moods_total',
-      help: 'Moods handled by warm runs by outcome (computed, fresh, failed, timeout).',
+      help: 'Moods handled by warm runs by outcome (computed, fresh, failed, timeout, cancelled).',
       labelNames: ['outcome'] as const,
       registers,
     }));
