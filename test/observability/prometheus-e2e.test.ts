@@ -1,6 +1,6 @@
 /**
  * End to end: a real Prometheus (the repository's scrape config and alert rules) scrapes two demo workers that share
- * a real Redis. Users ask for playlists (new and repeated moods, on both workers), an operator warms the popular
+ * a real Redis (standalone, then a 3-master Cluster). Users ask for playlists (new and repeated moods, on both workers), an operator warms the popular
  * moods, reads the registry stats and invalidates a category, and Redis hangs for a moment. Then every dashboard
  * panel's query, with Grafana's variables filled in, must return data, and promtool must accept the config, the
  * rules and what /metrics exposes.
@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../../examples/demo/server.js';
 import { sample } from '../harness/prometheus.js';
 import { hasPrometheus, promtool, startPrometheus, type PrometheusServer, type QuerySample } from '../harness/prometheus-server.js';
-import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 import { dataPanels, loadDashboards, queryName, REPO_ROOT, variableQuery, type Dashboard, type Target } from './dashboards.js';
 import { admin, playlist, scrape } from './demo-traffic.js';
 
@@ -50,7 +51,7 @@ function substitute(expr: string, variables: Record<string, string>): string {
 
 const hasData = (samples: QuerySample[]) => samples.some((entry) => Number.isFinite(entry.value));
 
-describe.skipIf(!hasPrometheus || !hasRedisServer)('Prometheus scraping the demo: every dashboard panel shows data', () => {
+describe.skipIf(!hasPrometheus || !hasRedisServer).each(BACKEND_NAMES)('Prometheus scraping the demo on %s Redis: every dashboard panel shows data', (backendName) => {
   const dashboards = loadDashboards();
   const panelQueries: Array<[string, Dashboard, Target]> = dashboards.flatMap((dashboard) =>
     dataPanels(dashboard).flatMap((panel) =>
@@ -58,7 +59,7 @@ describe.skipIf(!hasPrometheus || !hasRedisServer)('Prometheus scraping the demo
     ),
   );
 
-  let redis: RedisServer;
+  let redis: Backend;
   const workers: Demo[] = [];
   let prometheus: PrometheusServer;
   const variables: Record<string, string> = {};
@@ -66,7 +67,7 @@ describe.skipIf(!hasPrometheus || !hasRedisServer)('Prometheus scraping the demo
   let instances: string[] = [];
 
   beforeAll(async () => {
-    redis = await startRedisServer({ appendOnly: true });
+    redis = await startBackend(backendName);
     for (let index = 0; index < 2; index++) {
       workers.push(await startDemo({ host: '127.0.0.1', port: 0, redisUrl: redis.url, warmSchedule: false, latencyScale: 0.1, quiet: true }));
     }
@@ -97,11 +98,11 @@ describe.skipIf(!hasPrometheus || !hasRedisServer)('Prometheus scraping the demo
     expect(invalidated.invalidated).toBeGreaterThan(0);
 
     // Redis hangs: requests still answer (from memory), the errors are counted, and the worker returns to Redis after.
-    redis.pause();
+    for (const server of redis.servers) server.pause();
     try {
       await playlist(first, 'ada', 'stormy morning');
     } finally {
-      redis.resume();
+      for (const server of redis.servers) server.resume();
     }
     // Each worker's next requests probe Redis and close its circuit again.
     let attempt = 0;
