@@ -14,7 +14,9 @@ export { DEFAULT_SIMILARITY_THRESHOLD, moodSimilarity } from './cache/similarity
 export { EncodeError } from './cache/serializer.js';
 
 // The ID registry and ReccoBeats
-export { IdRegistry, type IdRegistryOptions, type IdRegistryStats, type IdRegistryTtls } from './registry/id-registry.js';
+export { IdRegistry, BULK_CHUNK_IDS, type IdRegistryOptions, type IdRegistryStats, type IdRegistryTtls, type RegistrySweepReport } from './registry/id-registry.js';
+export { InvalidIdError, isReccobeatsId } from './registry/ids.js';
+export { MISSING_REASONS, type MissingReason } from './registry/entries.js';
 export { ReccobeatsClient, type ReccobeatsClientOptions, type RetryEvent } from './reccobeats/client.js';
 export { convertSpotifyTracksToReccobeat, convertSpotifyTracks, type ConversionReport } from './reccobeats/convert.js';
 export { ReccobeatsError, type ReccobeatsErrorKind } from './reccobeats/errors.js';

@@ -4,14 +4,13 @@
  * between the two catalogs.
  */
 
-const SPOTIFY_ID = /^[0-9A-Za-z]{22}$/;
+import { isSpotifyId } from '../registry/ids.js';
+
+export { isSpotifyId };
+
 const SPOTIFY_TRACK_URI = /^spotify:track:([0-9A-Za-z]{22})$/;
 /** open.spotify.com links may carry a locale segment: /intl-de/track/<id>. */
 const LOCALE_SEGMENT = /^intl-[a-z]{2}(?:-[a-z0-9]+)?$/i;
-
-export function isSpotifyId(value: unknown): value is string {
-  return typeof value === 'string' && SPOTIFY_ID.test(value);
-}
 
 /**
  * The Spotify track ID named by a link or URI, or null when `href` names no Spotify track
