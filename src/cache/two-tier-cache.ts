@@ -36,6 +36,9 @@ export interface TwoTierCacheOptions {
 type Tier = 'memory' | 'redis';
 type TimedOperation = 'get' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
 
+/** String keys whose full key is kept per category; past this the table starts over (a bound, not an LRU). */
+const FULL_KEYS_KEPT = 4_096;
+
 /** One memory hit in this many is timed: timing every hit would cost as much as the hit itself. */
 const MEMORY_HIT_SAMPLE_MASK = 63;
 
@@ -68,6 +71,7 @@ export class TwoTierCache {
   private memoryHitsSeen = 0;
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
   private coalesced = 0;
   private closed = false;
 
@@ -98,9 +102,15 @@ export class TwoTierCache {
   }
 
   /** The cached value, or undefined on a miss. An L1 hit is answered without touching Redis. */
-  async get<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
-    assertCategory(category);
-    return this.read(category, this.keyFor(category, key)) as Promise<T | undefined>;
+  get<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
+    let fullKey: string;
+    try {
+      assertCategory(category);
+      fullKey = this.keyFor(category, key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.read(category, fullKey) as Promise<T | undefined>;
   }
 
   async set(category: CacheCategory, key: CacheKey, value: unknown, options: SetOptions = {}): Promise<void> {
@@ -232,7 +242,16 @@ export class TwoTierCache {
   // ---- building blocks shared with the domain helpers ----
 
   protected keyFor(category: CacheCategory, key: CacheKey): string {
-    return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
+    if (typeof key !== 'string') return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
+    // Hot keys come back again and again: reusing their full key spares building and hashing a new string per read.
+    const known = this.fullKeys[category];
+    let fullKey = known.get(key);
+    if (fullKey === undefined) {
+      fullKey = categoryPrefix(this.keyPrefix, category) + encodeKey(key);
+      if (known.size >= FULL_KEYS_KEPT) known.clear();
+      known.set(key, fullKey);
+    }
+    return fullKey;
   }
 
   protected ttlMs(category: CacheCategory, options: SetOptions): number {
@@ -240,7 +259,8 @@ export class TwoTierCache {
     return seconds * 1_000;
   }
 
-  protected async read(category: CacheCategory, fullKey: string): Promise<unknown> {
+  /** A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop. */
+  protected read(category: CacheCategory, fullKey: string): Promise<unknown> {
     const counters = this.counters[category];
     const sampled = (++this.memoryHitsSeen & MEMORY_HIT_SAMPLE_MASK) === 0;
     const started = sampled ? performance.now() : 0;
@@ -249,7 +269,7 @@ export class TwoTierCache {
       counters.memoryHits += 1;
       if (sampled) this.observe('get', 'memory', started);
       if (this.telemetry.tracing) this.traceMemoryHit('get', category);
-      return cached;
+      return Promise.resolve(cached);
     }
     counters.memoryMisses += 1;
     return this.instrumented('get', category, async (span) => {
