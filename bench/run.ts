@@ -36,7 +36,7 @@ if (settings.sections.includes('registry')) {
 
 if (settings.sections.includes('scenarios')) {
   log(`scenarios: ${settings.requests} requests each through the demo back end`);
-  const outcome = await benchScenarios(settings, log);
+  const outcome = await benchScenarios({ requests: settings.requests }, log);
   console.log(`## Latency scenarios\n\n${outcome.markdown}\n`);
   const written = writeResults('scenarios', "the original system's latency scenarios", machine, settings.command, { rows: outcome.rows }, outcome.markdown);
   log(`wrote ${written.markdown} and ${written.json}`);

@@ -58,7 +58,8 @@ export async function benchRegistry(settings: BenchSettings, log: (line: string)
   return { checks, footprint, markdown: registryMarkdown(checks, footprint) };
 }
 
-async function benchBulkCheck(name: Backend['name'], repetitions: number): Promise<CheckRow[]> {
+/** The bulk check against the per-ID loop on one backend, `repetitions` times each, alternating. */
+export async function benchBulkCheck(name: Backend['name'], repetitions: number): Promise<CheckRow[]> {
   const backend = await startBackend(name);
   // A generous deadline: this measures cost, and a busy machine must not push a call into memory-only mode.
   const { cache, gateway, connectTimeoutMs } = createCacheParts({ redisUrl: backend.url, keyPrefix: KEY_PREFIX, logger: silentLogger, redisCommandTimeoutMs: 2_000 });

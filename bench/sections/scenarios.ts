@@ -7,7 +7,6 @@ import { startDemo, SCALED_LATENCIES, type Demo, type DemoOptions } from '../../
 import { startReccobeatsSimulator, type ReccobeatsSimulator } from '../../src/reccobeats/simulator/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { startBenchRedis } from '../lib/bench-redis.js';
-import type { BenchSettings } from '../lib/settings.js';
 import { scenariosMarkdown, summarizeScenario, type RequestSample, type ScenarioRow } from '../lib/scenarios-report.js';
 import type { RedisServer } from '../../test/harness/redis-servers.js';
 
@@ -35,13 +34,22 @@ const PROMPTS = [
 interface Bench {
   redis: RedisServer;
   simulator: ReccobeatsSimulator;
+  latencyScale: number;
 }
 
-export async function benchScenarios(settings: BenchSettings, log: (line: string) => void): Promise<ScenariosOutcome> {
-  const requests = Math.min(settings.requests, PROMPTS.length - 1);
+export interface ScenarioOptions {
+  /** Measured requests per scenario (at most one less than the prompts there are). */
+  requests: number;
+  /** Multiplies every upstream wait; 1 (default) is the original's latencies divided by 100. */
+  latencyScale?: number;
+}
+
+export async function benchScenarios(options: ScenarioOptions, log: (line: string) => void): Promise<ScenariosOutcome> {
+  const requests = Math.min(options.requests, PROMPTS.length - 1);
+  const latencyScale = options.latencyScale ?? 1;
   const redis = await startBenchRedis();
-  const simulator = await startReccobeatsSimulator({ latency: SCALED_LATENCIES.reccobeatsMs, logger: silentLogger });
-  const bench: Bench = { redis, simulator };
+  const simulator = await startReccobeatsSimulator({ latency: SCALED_LATENCIES.reccobeatsMs * latencyScale, logger: silentLogger });
+  const bench: Bench = { redis, simulator, latencyScale };
   const rows: ScenarioRow[] = [];
   try {
     const run = async (name: string, measure: () => Promise<RequestSample[]>) => {
@@ -119,7 +127,7 @@ async function withDemo<T>(bench: Bench, options: Pick<DemoOptions, 'keyPrefix' 
     ...options,
     redisUrl: bench.redis.url,
     reccobeatsBaseUrl: bench.simulator.url,
-    latencyScale: 1,
+    latencyScale: bench.latencyScale,
     warmSchedule: false,
     quiet: true,
     env: {},
