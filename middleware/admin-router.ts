@@ -9,7 +9,7 @@ import expressDefault from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { CACHE_CATEGORIES, assertCategory, type CacheCategory } from '../src/cache/categories.js';
 import type { Logger } from '../src/logger.js';
-import type { Profiler } from '../src/telemetry/profiler.js';
+import { PROFILE_WINDOW_SAMPLES, type Profiler } from '../src/telemetry/profiler.js';
 import { adminAuth, type AdminAuthOptions } from './admin-auth.js';
 import { HttpError, jsonErrorHandler } from './json-errors.js';
 
@@ -83,7 +83,7 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
   }));
 
   router.get('/profiling/metrics', handle(async (_req, res) => {
-    res.json({ unit: 'seconds', operations: await targets.profiler.snapshot() });
+    res.json({ unit: 'seconds', windowSamples: PROFILE_WINDOW_SAMPLES, operations: targets.profiler.snapshot() });
   }));
 
   router.use(jsonErrorHandler(options.logger));

@@ -92,7 +92,6 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
     logger,
     secrets: parsed?.password ? [parsed.password] : [],
     onError: (operation) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation }),
-    onCommand: (operation, seconds) => telemetry.profiler.record(`redis.${operation}`, seconds),
   });
   if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
   else if (!client) logger.info('cache: no Redis configured, memory only');

@@ -28,8 +28,6 @@ export interface RedisGatewayOptions {
   /** Secrets to strip from anything logged (the Redis password). */
   secrets?: string[];
   onError?: (operation: string, error: unknown) => void;
-  /** Told the duration of every command that reached Redis, whatever its outcome. */
-  onCommand?: (operation: string, seconds: number) => void;
 }
 
 export interface RedisGatewayStatus {
@@ -92,7 +90,6 @@ export class RedisGateway {
         this.options.commandTimeoutMs,
       );
     });
-    const started = performance.now();
     try {
       const result = await Promise.race([command(client), deadline]);
       this.breaker.recordSuccess();
@@ -103,7 +100,6 @@ export class RedisGateway {
       return fallback;
     } finally {
       clearTimeout(timer);
-      this.options.onCommand?.(operation, (performance.now() - started) / 1_000);
     }
   }
 

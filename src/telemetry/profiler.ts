@@ -1,9 +1,8 @@
 /**
- * Latency summaries per operation for GET /profiling/metrics: count, mean and p50/p95/p99 in seconds over a sliding
- * window. prom-client's Summary does the quantile sketch; it lives on a private registry so host-named stages
- * never reach the Prometheus exposition.
+ * Latency summaries per operation for GET /profiling/metrics: count and mean since start, and p50/p95/p99 over the
+ * most recent samples. Recording is on hot paths (every Redis read), so it only writes into a fixed ring per
+ * operation; the sorting happens when someone asks for the summary.
  */
-import { Registry, Summary } from 'prom-client';
 
 export interface OperationProfile {
   count: number;
@@ -16,30 +15,38 @@ export interface OperationProfile {
 const OPERATION_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Host-named stages are bounded: past this many names, new ones are folded into "other". */
 const MAX_OPERATIONS = 200;
+/** Quantiles are computed over this many most recent samples of each operation. */
+export const PROFILE_WINDOW_SAMPLES = 2_048;
 
-export class Profiler {
-  private readonly summary: Summary<'operation'>;
-  private readonly totals = new Map<string, { count: number; sum: number }>();
+class OperationSamples {
+  count = 0;
+  sum = 0;
+  private readonly recent = new Float64Array(PROFILE_WINDOW_SAMPLES);
 
-  constructor(options: { windowSeconds?: number } = {}) {
-    this.summary = new Summary({
-      name: 'reprise_profile_duration_seconds',
-      help: 'private: latency per profiled operation',
-      labelNames: ['operation'] as const,
-      percentiles: [0.5, 0.95, 0.99],
-      maxAgeSeconds: options.windowSeconds ?? 600,
-      ageBuckets: 5,
-      registers: [new Registry()],
-    });
+  add(seconds: number): void {
+    this.recent[this.count % PROFILE_WINDOW_SAMPLES] = seconds;
+    this.count += 1;
+    this.sum += seconds;
   }
 
+  summary(): OperationProfile {
+    const window = this.recent.slice(0, Math.min(this.count, PROFILE_WINDOW_SAMPLES)).sort();
+    const quantile = (q: number) => (window.length === 0 ? 0 : window[Math.min(window.length - 1, Math.floor(q * window.length))]!);
+    return { count: this.count, mean: this.count === 0 ? 0 : this.sum / this.count, p50: quantile(0.5), p95: quantile(0.95), p99: quantile(0.99) };
+  }
+}
+
+export class Profiler {
+  private readonly operations = new Map<string, OperationSamples>();
+
   record(operation: string, seconds: number): void {
-    const name = this.boundedName(operation);
-    this.summary.observe({ operation: name }, seconds);
-    const total = this.totals.get(name) ?? { count: 0, sum: 0 };
-    total.count += 1;
-    total.sum += seconds;
-    this.totals.set(name, total);
+    let samples = this.operations.get(operation);
+    if (samples === undefined) {
+      const name = this.admit(operation);
+      samples = this.operations.get(name);
+      if (samples === undefined) this.operations.set(name, (samples = new OperationSamples()));
+    }
+    samples.add(seconds);
   }
 
   /** Times `fn` (sync or async) under `operation`, whether it succeeds or throws. */
@@ -52,38 +59,22 @@ export class Profiler {
     }
   }
 
-  /** Count and mean since start; quantiles over the sliding window. */
-  async snapshot(): Promise<Record<string, OperationProfile>> {
-    const { values } = await this.summary.get();
+  /** Every operation seen, by name. */
+  snapshot(): Record<string, OperationProfile> {
     const result: Record<string, OperationProfile> = {};
-    for (const [operation, total] of [...this.totals].sort(([a], [b]) => a.localeCompare(b))) {
-      const quantile = (q: number) =>
-        values.find((v) => v.labels.operation === operation && (v.labels as { quantile?: number }).quantile === q)?.value ?? 0;
-      result[operation] = {
-        count: total.count,
-        mean: total.count === 0 ? 0 : total.sum / total.count,
-        p50: finite(quantile(0.5)),
-        p95: finite(quantile(0.95)),
-        p99: finite(quantile(0.99)),
-      };
-    }
+    for (const name of [...this.operations.keys()].sort()) result[name] = this.operations.get(name)!.summary();
     return result;
   }
 
   reset(): void {
-    this.summary.reset();
-    this.totals.clear();
+    this.operations.clear();
   }
 
-  private boundedName(operation: string): string {
+  /** The name a new operation is kept under: itself, or "other" once the bound is reached. */
+  private admit(operation: string): string {
     if (!OPERATION_NAME.test(operation)) {
       throw new TypeError(`profile names are 1-64 characters of letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(operation)}`);
     }
-    if (this.totals.has(operation) || this.totals.size < MAX_OPERATIONS) return operation;
-    return 'other';
+    return this.operations.size < MAX_OPERATIONS ? operation : 'other';
   }
-}
-
-function finite(value: number): number {
-  return Number.isFinite(value) ? value : 0;
 }
