@@ -3,6 +3,7 @@
  * and every other instance drops its own copy. When the subscription was interrupted, messages may have been missed,
  * so the receiver drops its whole memory tier on reconnect rather than serve stale entries.
  */
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { quitOrDisconnect } from '../redis/gateway.js';
@@ -82,6 +83,25 @@ export class InvalidationBus {
     const text = JSON.stringify(message);
     const sent = await this.options.gateway.run('publish', (client) => client.publish(this.options.channel, text), null);
     if (sent !== null) this.published += 1;
+  }
+
+  /**
+   * Runs a write and announces it in one round trip: the write's commands and the PUBLISH share a pipeline.
+   * Returns the reply of the write's first command, or null when Redis did not take the write (nothing announced).
+   */
+  async writeAndPublish(operation: string, write: (pipeline: ChainableCommander) => void, invalidation: Invalidation): Promise<unknown> {
+    const message: Message = { origin: this.options.instanceId, ...invalidation };
+    const replies = await this.options.gateway.run(operation, async (client) => {
+      const pipeline = client.pipeline();
+      write(pipeline);
+      if (this.options.subscriber) pipeline.publish(this.options.channel, JSON.stringify(message));
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) throw error;
+      return results;
+    }, null);
+    if (replies === null) return null;
+    if (this.options.subscriber) this.published += 1;
+    return replies[0]?.[1] ?? null;
   }
 
   stats(): { published: number; received: number } {

@@ -124,9 +124,8 @@ export class TwoTierCache {
     const fullKey = this.keyFor(category, key);
     return this.instrumented('delete', category, async () => {
       const inMemory = this.memory.delete(fullKey);
-      const removed = await this.gateway.run('delete', (client) => client.unlink(fullKey), 0);
-      await this.bus.publish({ keys: [fullKey] });
-      return inMemory || removed > 0;
+      const removed = await this.bus.writeAndPublish('delete', (pipeline) => pipeline.unlink(fullKey), { keys: [fullKey] });
+      return inMemory || Number(removed) > 0;
     });
   }
 
@@ -291,8 +290,7 @@ export class TwoTierCache {
     if (!this.gateway.client) return;
     await this.instrumented('set', category, async (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
-      const stored = await this.gateway.run('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), null);
-      if (stored !== null) await this.bus.publish({ keys: [fullKey] });
+      await this.bus.writeAndPublish('set', (pipeline) => pipeline.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), { keys: [fullKey] });
     });
   }
 
