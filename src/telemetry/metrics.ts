@@ -140,6 +140,13 @@ export class RepriseMetrics {
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800],
       registers,
     }));
+
+    // Series that exist from the start, at 0: rate() and increase() then see their first event (a series born at 1 hides it).
+    for (const result of ['validated', 'missing', 'unknown']) this.idRegistryLookups.inc({ result }, 0);
+    for (const kind of ['validated', 'missing']) this.idRegistryEntries.inc({ kind }, 0);
+    for (const reason of ['validated_id', 'known_missing', 'duplicate', 'shared_in_flight', 'precomputed']) this.upstreamCallsAvoided.inc({ reason }, 0);
+    for (const status of ['succeeded', 'partial', 'failed', 'skipped_locked', 'skipped_slot_done']) this.warmRuns.inc({ status }, 0);
+    for (const outcome of ['computed', 'fresh', 'failed', 'timeout', 'cancelled']) this.warmMoods.inc({ outcome }, 0);
   }
 
   /**
