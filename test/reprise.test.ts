@@ -1,10 +1,11 @@
 /** createReprise as a host calls it: options and environment, errors at start, and a close() that leaves nothing behind. */
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReprise } from '../src/reprise.js';
 import { recordingLogger } from './harness/logger.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './harness/redis-servers.js';
+import { useRedisServer } from './harness/lifecycle.js';
+import { hasRedisServer } from './harness/redis-servers.js';
 
 /** Timers, sockets and handles this process holds, by kind. */
 function activeResources(): Record<string, number> {
@@ -74,18 +75,12 @@ describe('createReprise options', () => {
 });
 
 describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('close() leaves no timer, socket or cron task behind', async () => {
     const before = activeResources();
     const reprise = await createReprise({
-      redisUrl: server.url, warmSchedule: '0 3 * * *', computeRecommendations: async () => ({ recommendations: [] }),
+      redisUrl: server().url, warmSchedule: '0 3 * * *', computeRecommendations: async () => ({ recommendations: [] }),
       logger: recordingLogger(), env: {},
     });
     await reprise.cache.set('recommendations', 'x', [1]);
@@ -98,7 +93,7 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
   });
 
   it('never closes an injected client', async () => {
-    const client = new Redis(server.port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const client = new Redis(server().port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     await new Promise((resolve) => client.once('ready', resolve));
     const reprise = await createReprise({ redis: client, warmSchedule: false, logger: recordingLogger(), env: {} });
     await reprise.cache.set('top_tracks', 'u', [1]);

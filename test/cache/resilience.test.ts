@@ -3,23 +3,16 @@
  * back to Redis by itself. Latency is asserted loosely here (a hang would take forever; fail-fast takes one command
  * deadline); the 100 ms bar itself is measured by `npm run bench:outage`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createCache, type RepriseCache } from '../../src/index.js';
 import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
-import { hasRedisServer, pollUntil, startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../harness/redis-servers.js';
+import { collectUnhandledRejections, restoreServer, useRedisCluster, useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 
 /** Far above one 50 ms command deadline, far below a hang. */
 const NO_HANG_MS = 1_000;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = collectUnhandledRejections();
 
 /** Runs a mixed workload and returns the slowest call; any rejection fails the test. */
 async function mixedWorkload(cache: RepriseCache, rounds: number, tag: string): Promise<number> {
@@ -41,26 +34,19 @@ async function mixedWorkload(cache: RepriseCache, rounds: number, tag: string): 
 }
 
 describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
-  let server: RedisServer;
+  const server = useRedisServer();
   let cache: RepriseCache | undefined;
   let logger: RecordingLogger;
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
   afterEach(async () => {
-    server.resume();
-    if (!server.running) await server.start();
+    await restoreServer(server());
     await cache?.close();
     cache = undefined;
-  });
-  afterAll(async () => {
-    await server?.destroy();
   });
 
   async function open(): Promise<RepriseCache> {
     logger = recordingLogger();
-    cache = await createCache({ redisUrl: server.url, keyPrefix: 'res:', logger, redisConnectTimeoutMs: 300 });
+    cache = await createCache({ redisUrl: server().url, keyPrefix: 'res:', logger, redisConnectTimeoutMs: 300 });
     return cache;
   }
 
@@ -69,7 +55,7 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     await cache.set('recommendations', 'before', 'stored in Redis');
     expect(cache.stats().cacheType).toBe('redis');
 
-    await server.kill();
+    await server().kill();
     const slowest = await mixedWorkload(cache, 40, 'killed');
     expect(slowest).toBeLessThan(NO_HANG_MS);
     const during = cache.stats();
@@ -80,10 +66,10 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     expect(await cache.get('recommendations', 'killed-3')).toEqual({ i: 3 });
     expect(await cache.get('recommendations', 'before')).toBe('stored in Redis');
 
-    await server.start();
+    await server().start();
     await pollUntil(() => cache.stats().cacheType === 'redis', 'the cache to move back to Redis');
     await cache.set('recommendations', 'after', 'back in Redis');
-    expect(server.cli('EXISTS', 'res:recommendations:after')).toBe('1');
+    expect(server().cli('EXISTS', 'res:recommendations:after')).toBe('1');
     expect(logger.lines.some((line) => /serving from memory/.test(line))).toBe(true);
     expect(logger.lines.some((line) => /available again/.test(line))).toBe(true);
     expect(unhandled).toEqual([]);
@@ -92,7 +78,7 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
   it('opens the circuit when Redis hangs (SIGSTOP), so later calls skip Redis, and closes it after SIGCONT', async () => {
     const cache = await open();
     await cache.set('recommendations', 'warm', 1);
-    server.pause();
+    server().pause();
     const slowest = await mixedWorkload(cache, 40, 'paused');
     expect(slowest).toBeLessThan(NO_HANG_MS);
     const during = cache.stats().tiers.redis;
@@ -103,81 +89,75 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     expect(cache.stats().cacheType).toBe('memory');
     expect(await cache.get('recommendations', 'paused-7')).toEqual({ i: 7 });
 
-    server.resume();
+    server().resume();
     await pollUntil(async () => {
       await cache.get('recommendations', 'probe');
       return cache.stats().cacheType === 'redis';
     }, 'the circuit to close after the server resumes');
     await cache.set('recommendations', 'resumed', true);
-    expect(server.cli('GET', 'res:recommendations:resumed')).toMatch(/^r1:/);
+    expect(server().cli('GET', 'res:recommendations:resumed')).toMatch(/^r1:/);
     expect(unhandled).toEqual([]);
   });
 
   it('starts in memory mode when Redis is unreachable and moves to Redis when it appears', async () => {
-    await server.stop();
+    await server().stop();
     const cache = await open();
     expect(cache.stats().cacheType).toBe('memory');
     await cache.set('user_profile', 'u1', { name: 'memory only' });
     expect(await cache.get('user_profile', 'u1')).toEqual({ name: 'memory only' });
     expect(await cache.getOrSet('user_profile', 'u2', () => 'computed')).toBe('computed');
 
-    await server.start();
+    await server().start();
     await pollUntil(() => cache.stats().cacheType === 'redis', 'the cache to connect once Redis is up', undefined, 10_000);
     await cache.set('user_profile', 'u3', 'in Redis');
-    expect(server.cli('EXISTS', 'res:user_profile:u3')).toBe('1');
+    expect(server().cli('EXISTS', 'res:user_profile:u3')).toBe('1');
     expect(unhandled).toEqual([]);
   });
 });
 
 describe.skipIf(!hasRedisServer)('resilience on a 3-master Redis Cluster', () => {
-  let cluster: RedisCluster;
+  const cluster = useRedisCluster(3);
   let cache: RepriseCache | undefined;
 
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-  });
   afterEach(async () => {
-    for (const master of cluster.masters) master.resume();
+    for (const master of cluster().masters) master.resume();
     await cache?.close();
     cache = undefined;
   });
-  afterAll(async () => {
-    await cluster?.destroy();
-  });
 
   it('answers every call while one master hangs, then returns to Redis', async () => {
-    cache = await createCache({ redisUrl: cluster.url, keyPrefix: 'cres:', logger: recordingLogger(), redisConnectTimeoutMs: 1_000 });
+    cache = await createCache({ redisUrl: cluster().url, keyPrefix: 'cres:', logger: recordingLogger(), redisConnectTimeoutMs: 1_000 });
     const open = cache;
     expect(open.stats().cacheType).toBe('redis');
-    cluster.masters[1]!.pause();
+    cluster().masters[1]!.pause();
     const slowest = await mixedWorkload(open, 40, 'hung-master');
     expect(slowest).toBeLessThan(NO_HANG_MS);
     expect(open.stats().tiers.redis.timeouts).toBeGreaterThanOrEqual(1);
     expect(await open.get('recommendations', 'hung-master-5')).toEqual({ i: 5 });
 
-    cluster.masters[1]!.resume();
+    cluster().masters[1]!.resume();
     await pollUntil(async () => {
       await open.get('recommendations', 'probe');
       return open.stats().cacheType === 'redis';
     }, 'the circuit to close after the master resumes');
     await open.set('recommendations', 'after', 1);
-    expect(cluster.masters[0]!.cli('-c', 'EXISTS', 'cres:recommendations:after')).toBe('1');
+    expect(cluster().masters[0]!.cli('-c', 'EXISTS', 'cres:recommendations:after')).toBe('1');
     expect(unhandled).toEqual([]);
   });
 
   it('answers every call while a master is killed, and recovers when it restarts', async () => {
-    cache = await createCache({ redisUrl: cluster.url, keyPrefix: 'ckill:', logger: recordingLogger(), redisConnectTimeoutMs: 1_000 });
+    cache = await createCache({ redisUrl: cluster().url, keyPrefix: 'ckill:', logger: recordingLogger(), redisConnectTimeoutMs: 1_000 });
     const open = cache;
-    await cluster.masters[2]!.kill();
+    await cluster().masters[2]!.kill();
     const slowest = await mixedWorkload(open, 40, 'killed-master');
     expect(slowest).toBeLessThan(NO_HANG_MS);
     expect(await open.get('recommendations', 'killed-master-9')).toEqual({ i: 9 });
 
-    await cluster.masters[2]!.start();
-    await pollUntil(() => /cluster_state:ok/.test(cluster.masters[0]!.cli('CLUSTER', 'INFO')), 'the cluster to heal');
+    await cluster().masters[2]!.start();
+    await pollUntil(() => /cluster_state:ok/.test(cluster().masters[0]!.cli('CLUSTER', 'INFO')), 'the cluster to heal');
     await pollUntil(async () => {
       await open.set('recommendations', 'healed', 1);
-      return open.stats().cacheType === 'redis' && cluster.masters[0]!.cli('-c', 'EXISTS', 'ckill:recommendations:healed') === '1';
+      return open.stats().cacheType === 'redis' && cluster().masters[0]!.cli('-c', 'EXISTS', 'ckill:recommendations:healed') === '1';
     }, 'writes to reach the cluster again');
     expect(unhandled).toEqual([]);
   });

@@ -1,30 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCache, type RepriseCache } from '../../src/index.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
+import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { recordingLogger } from '../harness/logger.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 
 describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis', (backendName) => {
-  let backend: Backend;
-  const opened: RepriseCache[] = [];
+  const backend = useBackend(backendName);
+  const opened = closeAfterEachTest<RepriseCache>();
   let prefixCounter = 0;
-
-  beforeAll(async () => {
-    backend = await startBackend(backendName);
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((cache) => cache.close()));
-  });
-  afterAll(async () => {
-    await backend?.destroy();
-  });
 
   /**
    * Each test gets its own key prefix so tests never see each other's keys. The command deadline is generous here:
    * these tests are about behaviour, and a busy 2-core machine must not push a write into memory-only mode.
    */
   async function open(options: Parameters<typeof createCache>[0] = {}, prefix = `t${++prefixCounter}:`): Promise<RepriseCache> {
-    const cache = await createCache({ redisUrl: backend.url, keyPrefix: prefix, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, ...options });
+    const cache = await createCache({ redisUrl: backend().url, keyPrefix: prefix, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, ...options });
     opened.push(cache);
     return cache;
   }
@@ -65,14 +56,14 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     const writer = await open({}, 'l1:');
     const reader = await open({}, 'l1:');
     await writer.set('recommendations', 'mood', { ok: true }, { ttlSeconds: 120 });
-    const getsBefore = backend.calls('get');
+    const getsBefore = backend().calls('get');
     expect(await reader.get('recommendations', 'mood')).toEqual({ ok: true });
-    expect(backend.calls('get')).toBe(getsBefore + 1);
+    expect(backend().calls('get')).toBe(getsBefore + 1);
     for (let i = 0; i < 50; i++) expect(await reader.get('recommendations', 'mood')).toEqual({ ok: true });
-    expect(backend.calls('get')).toBe(getsBefore + 1);
+    expect(backend().calls('get')).toBe(getsBefore + 1);
     expect(reader.stats().tiers.memory.hits).toBe(50);
 
-    const pttl = Number(backend.cli('PTTL', 'l1:recommendations:mood'));
+    const pttl = Number(backend().cli('PTTL', 'l1:recommendations:mood'));
     expect(pttl).toBeGreaterThan(100_000);
     expect(pttl).toBeLessThanOrEqual(120_000);
   });
@@ -82,7 +73,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     await cache.set('mood_analysis', 'a', 1);
     await cache.set('workflow_state', 'b', 2);
     await cache.set('popular_mood_cache', 'c', 3);
-    const ttl = (key: string) => Number(backend.cli('TTL', key));
+    const ttl = (key: string) => Number(backend().cli('TTL', key));
     expect(ttl('ttl:mood_analysis:a')).toBeGreaterThan(40);
     expect(ttl('ttl:mood_analysis:a')).toBeLessThanOrEqual(42);
     expect(ttl('ttl:workflow_state:b')).toBeLessThanOrEqual(77);
@@ -94,11 +85,11 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
   it('counts a corrupt or foreign value in Redis as a miss and never throws or evaluates it', async () => {
     const cache = await open({}, 'corrupt:');
     (globalThis as Record<string, unknown>).__repriseEvaluated = false;
-    backend.cli('SET', 'corrupt:track_details:foreign', 'hello from another app');
-    backend.cli('SET', 'corrupt:track_details:broken', 'r1:9999999999999:{"json":');
-    backend.cli('SET', 'corrupt:track_details:evil', 'r1:9999999999999:{"json":{"a":1},"meta":{"values":{"a":["class","Function"]}}}');
-    backend.cli('SET', 'corrupt:track_details:proto', 'r1:9999999999999:{"json":{},"meta":{"values":{"__proto__.polluted":["Date"]}}}');
-    backend.cli('SET', 'corrupt:track_details:code', 'r1:9999999999999:{"json":"globalThis.__repriseEvaluated = true"}');
+    backend().cli('SET', 'corrupt:track_details:foreign', 'hello from another app');
+    backend().cli('SET', 'corrupt:track_details:broken', 'r1:9999999999999:{"json":');
+    backend().cli('SET', 'corrupt:track_details:evil', 'r1:9999999999999:{"json":{"a":1},"meta":{"values":{"a":["class","Function"]}}}');
+    backend().cli('SET', 'corrupt:track_details:proto', 'r1:9999999999999:{"json":{},"meta":{"values":{"__proto__.polluted":["Date"]}}}');
+    backend().cli('SET', 'corrupt:track_details:code', 'r1:9999999999999:{"json":"globalThis.__repriseEvaluated = true"}');
     for (const key of ['foreign', 'broken', 'evil', 'proto']) {
       expect(await cache.get('track_details', key)).toBeUndefined();
     }
@@ -118,9 +109,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     await cache.set('validated_seeds', ['{tag}', '*'], 'third');
     expect(await cache.get('validated_seeds', ['a:b', 'c'])).toBe('first');
     expect(await cache.get('validated_seeds', ['a', 'b:c'])).toBe('second');
-    const keys = backend.name === 'cluster'
-      ? backend.servers.flatMap((server) => server.cli('--scan', '--pattern', 'keys:*').split('\n'))
-      : backend.cli('--scan', '--pattern', 'keys:*').split('\n');
+    const keys = backend().name === 'cluster'
+      ? backend().servers.flatMap((server) => server.cli('--scan', '--pattern', 'keys:*').split('\n'))
+      : backend().cli('--scan', '--pattern', 'keys:*').split('\n');
     expect(keys.filter(Boolean).sort()).toEqual(['keys:validated_seeds:%7Btag%7D:*', 'keys:validated_seeds:a%3Ab:c', 'keys:validated_seeds:a:b%3Ac']);
   });
 
@@ -153,7 +144,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     expect(failingCalls).toBe(1);
     expect(outcomes.every((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === 'upstream down')).toBe(true);
     expect(await cache.get('recommendations', 'failing')).toBeUndefined();
-    expect(backend.cli('EXISTS', 'storm:recommendations:failing')).toBe('0');
+    expect(backend().cli('EXISTS', 'storm:recommendations:failing')).toBe('0');
     const retried = await cache.getOrSet('recommendations', 'failing', () => 'recovered');
     expect(retried).toBe('recovered');
     expect(failingCalls).toBe(1);
@@ -176,17 +167,17 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     const cache = await open({}, 'inv:');
     for (let i = 0; i < 30; i++) await cache.set('recommendations', `r${i}`, i);
     for (let i = 0; i < 5; i++) await cache.set('mood_analysis', `m${i}`, i);
-    backend.cli('SET', 'inv:recommendationsX', 'not ours: no separator after the category');
-    backend.cli('SET', 'other-app:recommendations:r1', 'foreign');
-    const scansBefore = backend.calls('scan');
+    backend().cli('SET', 'inv:recommendationsX', 'not ours: no separator after the category');
+    backend().cli('SET', 'other-app:recommendations:r1', 'foreign');
+    const scansBefore = backend().calls('scan');
 
     expect(await cache.invalidate('recommendations')).toBe(30);
-    expect(backend.calls('keys')).toBe(0);
-    expect(backend.calls('scan')).toBeGreaterThanOrEqual(scansBefore + backend.servers.length);
+    expect(backend().calls('keys')).toBe(0);
+    expect(backend().calls('scan')).toBeGreaterThanOrEqual(scansBefore + backend().servers.length);
     expect(await cache.get('recommendations', 'r1')).toBeUndefined();
     expect(await cache.get('mood_analysis', 'm1')).toBe(1);
-    expect(backend.cli('GET', 'inv:recommendationsX')).toBe('not ours: no separator after the category');
-    expect(backend.cli('GET', 'other-app:recommendations:r1')).toBe('foreign');
+    expect(backend().cli('GET', 'inv:recommendationsX')).toBe('not ours: no separator after the category');
+    expect(backend().cli('GET', 'other-app:recommendations:r1')).toBe('foreign');
     await expect(cache.invalidate('nope' as never)).rejects.toThrow(/valid categories: workflow_artifacts/);
   });
 
@@ -195,14 +186,14 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     await cache.set('recommendations', 'a', 1);
     await cache.set('workflow_state', 'b', 2);
     await cache.setArtistEnrichment({ artistIds: ['x', 'y'], enrichmentData: { genres: [] } });
-    backend.cli('SET', 'all:other:thing', 'an app sharing the prefix root');
-    backend.cli('SET', 'unrelated', 'keep me');
-    const before = backend.dbsize();
+    backend().cli('SET', 'all:other:thing', 'an app sharing the prefix root');
+    backend().cli('SET', 'unrelated', 'keep me');
+    const before = backend().dbsize();
     const removed = await cache.invalidate();
     expect(removed).toBe(3);
-    expect(backend.dbsize()).toBe(before - 3);
-    expect(backend.cli('GET', 'all:other:thing')).toBe('an app sharing the prefix root');
-    expect(backend.cli('GET', 'unrelated')).toBe('keep me');
+    expect(backend().dbsize()).toBe(before - 3);
+    expect(backend().cli('GET', 'all:other:thing')).toBe('an app sharing the prefix root');
+    expect(backend().cli('GET', 'unrelated')).toBe('keep me');
     expect(await cache.get('recommendations', 'a')).toBeUndefined();
     expect(await cache.getArtistEnrichment(['y', 'x'])).toBeUndefined();
   });
@@ -212,9 +203,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     const workerB = await open({}, 'bus:');
     await workerA.set('user_profile', 'u1', { name: 'old' });
     expect(await workerB.get('user_profile', 'u1')).toEqual({ name: 'old' });
-    const getsAfterFill = backend.calls('get');
+    const getsAfterFill = backend().calls('get');
     expect(await workerB.get('user_profile', 'u1')).toEqual({ name: 'old' });
-    expect(backend.calls('get')).toBe(getsAfterFill);
+    expect(backend().calls('get')).toBe(getsAfterFill);
 
     await workerA.set('user_profile', 'u1', { name: 'new' });
     await pollUntil(async () => (await workerB.get<{ name: string }>('user_profile', 'u1'))?.name === 'new', 'worker B to see the new value');
@@ -224,7 +215,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
 
     await workerA.set('top_tracks', 't', [1]);
     expect(await workerB.get('top_tracks', 't')).toEqual([1]);
-    backend.cli('SET', 'bus:top_tracks:t', 'not reprise');
+    backend().cli('SET', 'bus:top_tracks:t', 'not reprise');
     await workerA.invalidate('top_tracks');
     await pollUntil(async () => (await workerB.get('top_tracks', 't')) === undefined, 'worker B to drop the invalidated category');
     expect(workerB.stats().tiers.redis.invalidations.received).toBeGreaterThanOrEqual(3);

@@ -3,9 +3,10 @@
  * newcomer runs it (memory), and with Redis shared by two demo processes' worth of instances.
  */
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../../examples/demo/server.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { closeAfterEachTest, useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer } from '../harness/redis-servers.js';
 
 /** Upstream waits cut to nothing: this test counts calls, it does not time them. */
 const FAST = { latencyScale: 0, quiet: true, warmSchedule: false as const, env: {} };
@@ -16,10 +17,7 @@ async function playlist(demo: Demo, userId: string, moodPrompt: string) {
   return res.body as { source: string; reusedFrom?: string; tracks: unknown[]; reccobeatsRequests: number; cacheType: string };
 }
 
-const opened: Demo[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((demo) => demo.close()));
-});
+const opened = closeAfterEachTest<Demo>();
 
 describe('the demo in memory mode', () => {
   it('computes a cold playlist, serves the returning user from cache and reuses work for a tweaked prompt', async () => {
@@ -66,22 +64,16 @@ describe('the demo in memory mode', () => {
 });
 
 describe.skipIf(!hasRedisServer)('the demo on Redis', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('shares the work between two instances: the second one makes no upstream request for a known user and mood', async () => {
-    const first = await startDemo({ ...FAST, redisUrl: server.url });
+    const first = await startDemo({ ...FAST, redisUrl: server().url });
     opened.push(first);
     const cold = await playlist(first, 'ada', 'late night coding');
     expect(cold.cacheType).toBe('redis');
     expect(cold.reccobeatsRequests).toBeGreaterThan(0);
 
-    const second = await startDemo({ ...FAST, redisUrl: server.url, reccobeatsBaseUrl: first.simulator!.url });
+    const second = await startDemo({ ...FAST, redisUrl: server().url, reccobeatsBaseUrl: first.simulator!.url });
     opened.push(second);
     const before = first.simulator!.requests.total;
     const warm = await playlist(second, 'ada', 'late night coding');

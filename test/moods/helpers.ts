@@ -7,6 +7,8 @@ import { PopularMoods } from '../../src/moods/popular-moods.js';
 import type { PopularMoodsOptions } from '../../src/moods/options.js';
 import type { ComputeContext, ComputedRecommendations } from '../../src/moods/types.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
+import type { Backend } from '../harness/backends.js';
+import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
 import { pollUntil } from '../harness/redis-servers.js';
 
@@ -63,6 +65,44 @@ export async function openInstance(redisUrl: string | null, keyPrefix: string, o
       closed = true;
       await moods.close();
       await cache.close();
+    },
+  };
+}
+
+/** Where a suite's instances live: in memory only, or on a Redis backend. */
+export type InstanceMode = 'memory' | Backend['name'];
+type BackendOf<M extends InstanceMode> = M extends 'memory' ? null : Backend;
+
+export interface InstanceSuite<M extends InstanceMode> {
+  /** The suite's backend (null in memory mode); inside tests and hooks only. */
+  backend(): BackendOf<M>;
+  /** Opens an instance on the suite's backend, closed after the test; without `prefix`, a fresh `<stem><n>:` one. */
+  open(options?: InstanceOptions, prefix?: string): Promise<MoodsInstance>;
+  /** A key prefix no other instance of the suite has used. */
+  freshPrefix(): string;
+  /** Closes an instance opened some other way after the test, like those open() returns. */
+  closeAfterTest(instance: MoodsInstance): void;
+}
+
+/**
+ * The instances of one suite: on `mode`'s backend (started before the suite's tests, destroyed after them) or in
+ * memory, and every instance opened in a test closed after it. Call it inside the describe (or at file level).
+ */
+export function useInstances<M extends InstanceMode>(mode: M, prefixStem: string): InstanceSuite<M> {
+  const backend = (mode === 'memory' ? () => null : useBackend(mode as Backend['name'])) as () => BackendOf<M>;
+  const opened = closeAfterEachTest<MoodsInstance>();
+  let prefixCounter = 0;
+  const freshPrefix = () => `${prefixStem}${++prefixCounter}:`;
+  return {
+    backend,
+    freshPrefix,
+    closeAfterTest: (instance) => {
+      opened.push(instance);
+    },
+    async open(options = {}, prefix = freshPrefix()) {
+      const instance = await openInstance(backend()?.url ?? null, prefix, options);
+      opened.push(instance);
+      return instance;
     },
   };
 }

@@ -1,35 +1,17 @@
 /** Precomputed entries: keyed by normalised mood in popular_mood_cache (2 h), invalidation, coverage, defaults. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_POPULAR_MOODS } from '../../src/moods/defaults.js';
 import { InvalidRecommendationsError } from '../../src/moods/precomputed-store.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { openInstance, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { openInstance, useInstances } from './helpers.js';
 
 const TWO_HOURS_MS = 2 * 60 * 60 * 1_000;
 
 for (const mode of ['memory', ...BACKEND_NAMES] as const) {
   describe.skipIf(mode !== 'memory' && !hasRedisServer)(`precomputed recommendations (${mode})`, () => {
-    let backend: Backend | null = null;
-    const opened: MoodsInstance[] = [];
-    let prefixCounter = 0;
-
-    beforeAll(async () => {
-      if (mode !== 'memory') backend = await startBackend(mode);
-    });
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((instance) => instance.close()));
-    });
-    afterAll(async () => {
-      await backend?.destroy();
-    });
-
-    async function open(options: InstanceOptions = {}, prefix = `pre${++prefixCounter}:`): Promise<MoodsInstance> {
-      const instance = await openInstance(backend?.url ?? null, prefix, options);
-      opened.push(instance);
-      return instance;
-    }
+    const { backend, open } = useInstances(mode, 'pre');
 
     it('stores an entry under the normalised mood for 2 hours; every spelling of the mood reads it', async () => {
       const writer = await open();
@@ -46,8 +28,9 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(read!.computedAt).toBeInstanceOf(Date);
       expect(await writer.cache.get('popular_mood_cache', 'happy and energetic')).toEqual(stored);
 
-      if (backend) {
-        const pttl = Number(backend.cli('PTTL', `${writer.cache.keyPrefix}popular_mood_cache:happy%20and%20energetic`));
+      const redis = backend();
+      if (redis) {
+        const pttl = Number(redis.cli('PTTL', `${writer.cache.keyPrefix}popular_mood_cache:happy%20and%20energetic`));
         expect(pttl).toBeGreaterThan(TWO_HOURS_MS - 60_000);
         expect(pttl).toBeLessThanOrEqual(TWO_HOURS_MS);
         // Another worker on the same Redis reads it too.
@@ -66,7 +49,7 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
 
     it('invalidateMood removes the entry for every worker and says whether there was one', async () => {
       const first = await open();
-      const second = backend ? await open({}, first.cache.keyPrefix) : first;
+      const second = backend() ? await open({}, first.cache.keyPrefix) : first;
       await first.moods.cachePrecomputedRecommendations({ moodPrompt: 'party vibes', recommendations: [{ id: 'x' }] });
       expect(await second.moods.getPrecomputedRecommendations('party vibes')).not.toBeNull();
 

@@ -1,34 +1,21 @@
 /** Read-through: a fresh precomputed result at once, else one computation for concurrent callers, stored for popular moods. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ComputeNotConfiguredError } from '../../src/moods/popular-moods.js';
 import type { ComputeContext } from '../../src/moods/types.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { controlledCompute, countingCompute, openInstance, resultFor, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { controlledCompute, countingCompute, resultFor, useInstances, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
 const HOUR_MS = 60 * 60 * 1_000;
 
 for (const mode of ['memory', ...BACKEND_NAMES] as const) {
   describe.skipIf(mode !== 'memory' && !hasRedisServer)(`read-through (${mode})`, () => {
-    let backend: Backend | null = null;
-    const opened: MoodsInstance[] = [];
-    let prefixCounter = 0;
+    const suite = useInstances(mode, 'rt');
+    const { backend } = suite;
 
-    beforeAll(async () => {
-      if (mode !== 'memory') backend = await startBackend(mode);
-    });
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((instance) => instance.close()));
-    });
-    afterAll(async () => {
-      await backend?.destroy();
-    });
-
-    async function open(options: InstanceOptions = {}, prefix = `rt${++prefixCounter}:`): Promise<MoodsInstance> {
-      const instance = await openInstance(backend?.url ?? null, prefix, { moods: ['party vibes', 'calm'], ...options });
-      opened.push(instance);
-      return instance;
+    function open(options: InstanceOptions = {}, prefix?: string): Promise<MoodsInstance> {
+      return suite.open({ moods: ['party vibes', 'calm'], ...options }, prefix);
     }
 
     it('computes once for 100 concurrent callers of a popular mood, stores it, then serves it precomputed', async () => {
@@ -58,7 +45,7 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
     it('serves what a warm run (or another worker) stored without computing, and recomputes an entry about to expire', async () => {
       const workflow = countingCompute();
       const writer = await open({ computeRecommendations: workflow.compute });
-      const reader = backend ? await open({ computeRecommendations: workflow.compute }, writer.cache.keyPrefix) : writer;
+      const reader = backend() ? await open({ computeRecommendations: workflow.compute }, writer.cache.keyPrefix) : writer;
       await writer.moods.warm({ moods: ['calm'] });
       expect(workflow.calls).toEqual(['calm']);
       expect(await reader.moods.getOrCompute('Calm')).toMatchObject({ source: 'precomputed', ...resultFor('calm') });

@@ -1,22 +1,15 @@
 /** The node-cron warm schedule: named task, expression and time zone from options or environment, false disables,
  * invalid input is a clear error at start, no overlap, and close() waits for a run and removes only its own task. */
 import cron from 'node-cron';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WarmScheduleError } from '../../src/moods/schedule.js';
 import { pollUntil } from '../harness/redis-servers.js';
-import { controlledCompute, countingCompute, openInstance, turn, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { controlledCompute, countingCompute, turn, useInstances, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
-const opened: MoodsInstance[] = [];
-let prefixCounter = 0;
+const suite = useInstances('memory', 'sched');
 
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((instance) => instance.close()));
-});
-
-async function open(options: InstanceOptions = {}): Promise<MoodsInstance> {
-  const instance = await openInstance(null, `sched${++prefixCounter}:`, { moods: ['calm', 'focus'], ...options });
-  opened.push(instance);
-  return instance;
+function open(options: InstanceOptions = {}): Promise<MoodsInstance> {
+  return suite.open({ moods: ['calm', 'focus'], ...options });
 }
 
 function tasksNamed(name: string) {

@@ -1,24 +1,13 @@
 /** What warm runs report: a root span per run with a child per mood, and the warm metrics of SPEC. */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { sample } from '../harness/prometheus.js';
 import { recordSpans } from '../harness/tracing.js';
-import { countingCompute, openInstance, resultFor, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { countingCompute, resultFor, useInstances } from './helpers.js';
 
-const opened: MoodsInstance[] = [];
-let prefixCounter = 0;
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((instance) => instance.close()));
-});
-
-async function open(options: InstanceOptions): Promise<MoodsInstance> {
-  const instance = await openInstance(null, `tel${++prefixCounter}:`, options);
-  opened.push(instance);
-  return instance;
-}
+const { open } = useInstances('memory', 'tel');
 
 describe('warm run spans', () => {
   it('make a scheduled run one root span, even inside another trace, with a child span per mood', async () => {

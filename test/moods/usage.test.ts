@@ -1,38 +1,25 @@
 /** Usage-driven moods: every read-through counts its mood with a decaying weight; topMoods; warming the most requested. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { describe, expect, it } from 'vitest';
+import { BACKEND_NAMES } from '../harness/backends.js';
 import { hasRedisServer } from '../harness/redis-servers.js';
-import { countingCompute, openInstance, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { countingCompute, useInstances, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
 const HALF_LIFE_MS = 60 * 60 * 1_000;
 
 for (const mode of ['memory', ...BACKEND_NAMES] as const) {
   describe.skipIf(mode !== 'memory' && !hasRedisServer)(`mood usage (${mode})`, () => {
-    let backend: Backend | null = null;
-    const opened: MoodsInstance[] = [];
-    let prefixCounter = 0;
-
-    beforeAll(async () => {
-      if (mode !== 'memory') backend = await startBackend(mode);
-    });
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((instance) => instance.close()));
-    });
-    afterAll(async () => {
-      await backend?.destroy();
-    });
+    const suite = useInstances(mode, 'use');
+    const { backend } = suite;
 
     /** A worker whose usage clock the test moves by hand. */
-    async function open(clock: { now: number }, options: InstanceOptions = {}, prefix = `use${++prefixCounter}:`): Promise<MoodsInstance> {
-      const instance = await openInstance(backend?.url ?? null, prefix, {
+    function open(clock: { now: number }, options: InstanceOptions = {}, prefix?: string): Promise<MoodsInstance> {
+      return suite.open({
         moods: ['calm'],
         computeRecommendations: countingCompute().compute,
         usageHalfLifeMs: HALF_LIFE_MS,
         now: () => clock.now,
         ...options,
-      });
-      opened.push(instance);
-      return instance;
+      }, prefix);
     }
 
     async function ask(instance: MoodsInstance, moodPrompt: string, times: number) {
@@ -54,7 +41,7 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect((await instance.moods.topMoods(10)).map((count) => count.mood)).toEqual(['rainy day', 'lo fi and beats', 'calm']);
       expect(await instance.moods.topMoods(0)).toEqual([]);
       await expect(instance.moods.topMoods(-1)).rejects.toThrow(/whole number/);
-      if (backend) {
+      if (backend()) {
         // Every worker sees the same counts.
         const other = await open(clock, {}, instance.cache.keyPrefix);
         await ask(other, 'lo fi and beats', 3);
@@ -95,10 +82,11 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       await ask(instance, 'once', 1);
       await ask(instance, 'word '.repeat(60), 10);
       expect((await instance.moods.topMoods(10)).map((count) => count.mood)).toEqual(['a lot', 'quite some', 'some']);
-      if (backend) {
+      const redis = backend();
+      if (redis) {
         const scoresKey = `${instance.cache.keyPrefix}@mood-usage:{${instance.cache.keyPrefix}mood-usage}:scores`;
-        expect(backend.cli('ZCARD', scoresKey)).toBe('3');
-        expect(Number(backend.cli('PTTL', scoresKey))).toBeGreaterThan(0);
+        expect(redis.cli('ZCARD', scoresKey)).toBe('3');
+        expect(Number(redis.cli('PTTL', scoresKey))).toBeGreaterThan(0);
       }
     });
 

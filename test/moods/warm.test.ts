@@ -1,35 +1,17 @@
 /** Warm runs on one worker: what gets computed, bounded concurrency, progress while running, timeouts and failures. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ComputeNotConfiguredError, WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
 import type { ComputedRecommendations } from '../../src/moods/types.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { controlledCompute, countingCompute, openInstance, resultFor, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { controlledCompute, countingCompute, resultFor, useInstances, type MoodsInstance } from './helpers.js';
 
 const HOUR_MS = 60 * 60 * 1_000;
 
 for (const mode of ['memory', ...BACKEND_NAMES] as const) {
   describe.skipIf(mode !== 'memory' && !hasRedisServer)(`warm runs (${mode})`, () => {
-    let backend: Backend | null = null;
-    const opened: MoodsInstance[] = [];
-    let prefixCounter = 0;
-
-    beforeAll(async () => {
-      if (mode !== 'memory') backend = await startBackend(mode);
-    });
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((instance) => instance.close()));
-    });
-    afterAll(async () => {
-      await backend?.destroy();
-    });
-
-    async function open(options: InstanceOptions = {}, prefix = `warm${++prefixCounter}:`): Promise<MoodsInstance> {
-      const instance = await openInstance(backend?.url ?? null, prefix, options);
-      opened.push(instance);
-      return instance;
-    }
+    const { open } = useInstances(mode, 'warm');
 
     /** An entry computed `ageMs` ago that expires `leftMs` from now. */
     async function storeAged(instance: MoodsInstance, mood: string, ageMs: number, leftMs: number) {

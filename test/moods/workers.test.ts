@@ -2,36 +2,23 @@
  * Many workers on one Redis: one warm per schedule slot between them, one warm at a time (a refused caller learns the
  * running job's id), progress readable from any worker, lease renewal for long runs, takeover when a holder dies.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { freePort, hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { controlledCompute, countingCompute, openInstance, pollForRenewal, type InstanceOptions, type MoodsInstance } from './helpers.js';
+import { controlledCompute, countingCompute, openInstance, pollForRenewal, useInstances, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
 const MOODS = ['calm', 'focus', 'party'];
 
 describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers on %s Redis', (backendName) => {
-  let backend: Backend;
-  const opened: MoodsInstance[] = [];
-  let prefixCounter = 0;
-
-  beforeAll(async () => {
-    backend = await startBackend(backendName);
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((instance) => instance.close()));
-  });
-  afterAll(async () => {
-    await backend?.destroy();
-  });
+  const suite = useInstances(backendName, 'w');
+  const { backend } = suite;
 
   /** `count` workers sharing one key prefix on the backend. */
-  async function workers(count: number, options: InstanceOptions = {}): Promise<MoodsInstance[]> {
-    const prefix = `w${++prefixCounter}:`;
-    const instances = await Promise.all(Array.from({ length: count }, () => openInstance(backend.url, prefix, { moods: MOODS, ...options })));
-    opened.push(...instances);
-    return instances;
+  function workers(count: number, options: InstanceOptions = {}): Promise<MoodsInstance[]> {
+    const prefix = suite.freshPrefix();
+    return Promise.all(Array.from({ length: count }, () => suite.open({ moods: MOODS, ...options }, prefix)));
   }
 
   const warmKey = (instance: MoodsInstance, name: string) => {
@@ -58,9 +45,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(await instances[3]!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'slot_done' });
     expect(await instances[0]!.moods.runScheduledNow(new Date('2030-01-01T03:00:00.900Z'))).toEqual({ ran: false, reason: 'slot_done' });
     expect(workflow.calls).toHaveLength(MOODS.length);
-    expect(backend.cli('EXISTS', lockKey(instances[0]!))).toBe('0');
-    expect(backend.cli('GET', warmKey(instances[0]!, 'last-slot'))).toBe('2030-01-01T03:00:00.000Z');
-    const record = JSON.parse(backend.cli('GET', warmKey(instances[0]!, 'job')));
+    expect(backend().cli('EXISTS', lockKey(instances[0]!))).toBe('0');
+    expect(backend().cli('GET', warmKey(instances[0]!, 'last-slot'))).toBe('2030-01-01T03:00:00.000Z');
+    const record = JSON.parse(backend().cli('GET', warmKey(instances[0]!, 'job')));
     expect(record).toMatchObject({ jobId: ran[0]!.ran ? ran[0]!.report.jobId : '', status: 'succeeded', trigger: 'schedule', total: 3, done: 3 });
 
     // The next slot runs again (its moods are fresh, so nothing needs computing).
@@ -76,7 +63,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
 
     const running = first!.moods.runScheduledNow(slot);
     await pollUntil(() => workflow.calls.length === 2, 'the first worker to start computing');
-    const jobId = backend.cli('GET', lockKey(first!));
+    const jobId = backend().cli('GET', lockKey(first!));
     expect(jobId).toMatch(/^[0-9a-f-]{36}$/);
     expect(await second!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'locked', jobId });
     expect(await third!.moods.runScheduledNow(slot)).toEqual({ ran: false, reason: 'locked', jobId });
@@ -137,18 +124,18 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     const started = await holder!.moods.startWarm();
     if (!started.started) throw new Error('the warm should start');
     const key = lockKey(holder!);
-    expect(backend.cli('GET', key)).toBe(started.job.jobId);
+    expect(backend().cli('GET', key)).toBe(started.job.jobId);
 
     // Three renewals in a row: together they outlast the 1.5 s lease, which never lapsed.
     for (let renewal = 0; renewal < 3; renewal++) {
-      await pollForRenewal(() => Number(backend.cli('PTTL', key)), `renewal ${renewal + 1} of the lease`);
-      expect(backend.cli('GET', key)).toBe(started.job.jobId);
+      await pollForRenewal(() => Number(backend().cli('PTTL', key)), `renewal ${renewal + 1} of the lease`);
+      expect(backend().cli('GET', key)).toBe(started.job.jobId);
       expect(await other!.moods.startWarm()).toEqual({ started: false, runningJobId: started.job.jobId });
     }
     expect(workflow.calls).toHaveLength(1);
 
     workflow.answerAll();
-    await pollUntil(() => backend.cli('EXISTS', key) === '0', 'the lock to be released');
+    await pollUntil(() => backend().cli('EXISTS', key) === '0', 'the lock to be released');
     expect((await holder!.moods.progress())!.status).toBe('succeeded');
     expect(workflow.calls).toHaveLength(1);
   });
@@ -159,7 +146,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     const warming = holder!.moods.warm();
     await pollUntil(() => workflow.calls.length === 1, 'the first mood');
     // The lease lapsed (a long pause, say) and another worker now owns the lock.
-    backend.cli('SET', lockKey(holder!), 'someone-else', 'PX', '60000');
+    backend().cli('SET', lockKey(holder!), 'someone-else', 'PX', '60000');
     await pollUntil(() => holder!.logger.lines.some((line) => line.includes('lease lost')), 'the holder to notice');
     workflow.answerAll();
 
@@ -168,17 +155,16 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(report).toMatchObject({ status: 'partial', done: 3, failed: 2 });
     expect(report.results.map((result) => result.outcome)).toEqual(['computed', 'cancelled', 'cancelled']);
     // Its release must not remove the other worker's lock, nor its final record overwrite what the owner writes.
-    expect(backend.cli('GET', lockKey(holder!))).toBe('someone-else');
-    expect(JSON.parse(backend.cli('GET', warmKey(holder!, 'job')))).toMatchObject({ jobId: report.jobId, status: 'running', done: 0 });
+    expect(backend().cli('GET', lockKey(holder!))).toBe('someone-else');
+    expect(JSON.parse(backend().cli('GET', warmKey(holder!, 'job')))).toMatchObject({ jobId: report.jobId, status: 'running', done: 0 });
   });
 
   it('lets another worker run once a dead holder\'s lease expires, and reports the dead job as abandoned', async () => {
     const holderWorkflow = controlledCompute();
     const otherWorkflow = countingCompute();
-    const prefix = `w${++prefixCounter}:`;
-    const holder = await openInstance(backend.url, prefix, { moods: MOODS, computeRecommendations: holderWorkflow.compute, warmLeaseMs: 1_000 });
-    const other = await openInstance(backend.url, prefix, { moods: MOODS, computeRecommendations: otherWorkflow.compute, warmLeaseMs: 1_000 });
-    opened.push(holder, other);
+    const prefix = suite.freshPrefix();
+    const holder = await suite.open({ moods: MOODS, computeRecommendations: holderWorkflow.compute, warmLeaseMs: 1_000 }, prefix);
+    const other = await suite.open({ moods: MOODS, computeRecommendations: otherWorkflow.compute, warmLeaseMs: 1_000 }, prefix);
 
     const started = await holder.moods.startWarm();
     if (!started.started) throw new Error('the warm should start');
@@ -187,7 +173,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
 
     // The holder's process dies: its connection drops without releasing anything.
     holder.gateway.client!.disconnect();
-    await pollUntil(() => backend.cli('EXISTS', lockKey(other)) === '0', 'the dead holder\'s lease to expire');
+    await pollUntil(() => backend().cli('EXISTS', lockKey(other)) === '0', 'the dead holder\'s lease to expire');
     expect(await other.moods.progress()).toMatchObject({ jobId: started.job.jobId, status: 'abandoned' });
 
     const takeover = await other.moods.warm();
@@ -205,13 +191,13 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
   it('falls back to a lock of this process when Redis is unreachable, says so, and still warms', async () => {
     const workflow = countingCompute();
     const nobody = `redis://127.0.0.1:${await freePort()}`;
-    const instance = await openInstance(nobody, `w${++prefixCounter}:`, {
+    const instance = await openInstance(nobody, suite.freshPrefix(), {
       moods: MOODS,
       computeRecommendations: workflow.compute,
       waitForRedis: false,
       cacheOptions: { redisConnectTimeoutMs: 200 },
     });
-    opened.push(instance);
+    suite.closeAfterTest(instance);
     expect(instance.gateway.available).toBe(false);
 
     const report = await instance.moods.warm();

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCache, parseRedisUrl, redactRedisUrl } from '../../src/index.js';
 import { recordingLogger } from '../harness/logger.js';
-import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 
 describe('parsing redisUrl', () => {
   it('reads password, user, db index and TLS from one URL', () => {
@@ -43,19 +44,13 @@ describe('parsing redisUrl', () => {
 
 describe.skipIf(!hasRedisServer)('connecting to a password-protected Redis', () => {
   const password = 'correct-horse-battery';
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer({ password });
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer({ password });
 
   it('authenticates with the URL password and never shows it in stats or logs', async () => {
     const logger = recordingLogger();
-    const cache = await createCache({ redisUrl: `redis://:${password}@127.0.0.1:${server.port}/3`, logger });
+    const cache = await createCache({ redisUrl: `redis://:${password}@127.0.0.1:${server().port}/3`, logger });
     await cache.set('recommendations', 'k', 1);
-    expect(server.cli('-n', '3', 'EXISTS', 'reprise:recommendations:k')).toBe('1');
+    expect(server().cli('-n', '3', 'EXISTS', 'reprise:recommendations:k')).toBe('1');
     expect(JSON.stringify(cache.stats())).not.toContain(password);
     await cache.close();
     expect(logger.lines.join('\n')).not.toContain(password);
@@ -66,7 +61,7 @@ describe.skipIf(!hasRedisServer)('connecting to a password-protected Redis', () 
     const wrong = 'wrong-password-value';
     const logger = recordingLogger();
     const cache = await createCache({
-      redisUrl: `redis://:${wrong}@127.0.0.1:${server.port}`,
+      redisUrl: `redis://:${wrong}@127.0.0.1:${server().port}`,
       logger,
       redisConnectTimeoutMs: 300,
     });
@@ -80,16 +75,10 @@ describe.skipIf(!hasRedisServer)('connecting to a password-protected Redis', () 
 });
 
 describe.skipIf(!hasRedisServer)('an injected ioredis client', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('is used as given and left open by close()', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: server.port });
+    const client = new Redis({ host: '127.0.0.1', port: server().port });
     const cache = await createCache({ redis: client, logger: recordingLogger() });
     await cache.set('top_artists', 'a', ['x']);
     expect(await client.get('reprise:top_artists:a')).toMatch(/^r1:/);
@@ -100,8 +89,8 @@ describe.skipIf(!hasRedisServer)('an injected ioredis client', () => {
   });
 
   it('refuses both a client and a URL', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true });
-    await expect(createCache({ redis: client, redisUrl: server.url })).rejects.toThrow(/either/);
+    const client = new Redis({ host: '127.0.0.1', port: server().port, lazyConnect: true });
+    await expect(createCache({ redis: client, redisUrl: server().url })).rejects.toThrow(/either/);
     client.disconnect();
   });
 });

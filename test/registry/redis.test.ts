@@ -2,30 +2,21 @@
  * The registry on a real standalone Redis and a real 3-master Cluster: sharing between instances, counts that match
  * what is stored, expiry and sweeps, growth by bucket splits, and bulk calls of 1000 IDs in one round trip per node.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SHARD_COUNT } from '../../src/registry/layout.js';
-import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
+import { BACKEND_NAMES } from '../harness/backends.js';
+import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { commandStats, hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 import { TestClock, freshPairs, freshSpotifyIds, openRegistry, type OpenRegistry, type RegistryOverrides } from './helpers.js';
 import { countRoundTrips, inspectRegistry } from './inspect.js';
 
 describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('ID registry on %s Redis', (backendName) => {
-  let backend: Backend;
-  const opened: OpenRegistry[] = [];
+  const backend = useBackend(backendName);
+  const opened = closeAfterEachTest<OpenRegistry>();
   let prefixes = 0;
 
-  beforeAll(async () => {
-    backend = await startBackend(backendName);
-  });
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((open) => open.close()));
-  });
-  afterAll(async () => {
-    await backend?.destroy();
-  });
-
   async function open(options: RegistryOverrides = {}, keyPrefix = `reg${++prefixes}:`): Promise<OpenRegistry & { keyPrefix: string }> {
-    const registry = await openRegistry(backend.url, keyPrefix, options);
+    const registry = await openRegistry(backend().url, keyPrefix, options);
     opened.push(registry);
     return { ...registry, keyPrefix };
   }
@@ -33,7 +24,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('ID registry on %s Redis', 
   /** Data commands all servers received (INFO and CLUSTER are the harness's and the client's own). */
   function dataCommands(): number {
     let total = 0;
-    for (const server of backend.servers) {
+    for (const server of backend().servers) {
       for (const [command, calls] of Object.entries(commandStats(server))) if (command !== 'info' && command !== 'cluster') total += calls;
     }
     return total;
@@ -135,8 +126,8 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('ID registry on %s Redis', 
     const nodes = backendName === 'cluster' ? 3 : 1;
 
     const commandsBefore = dataCommands();
-    const scriptsBefore = backend.calls('evalsha') + backend.calls('eval');
-    const hmgetBefore = backend.calls('hmget');
+    const scriptsBefore = backend().calls('evalsha') + backend().calls('eval');
+    const hmgetBefore = backend().calls('hmget');
     const { result, perNode } = await countRoundTrips(reader.gateway.client!, writer.keyPrefix, () => reader.registry.bulkCheckMissing(ids));
     const [toCheck, knownMissing] = result;
     expect(knownMissing).toEqual(missing.slice(0, 400));
@@ -145,9 +136,9 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('ID registry on %s Redis', 
     expect(perNode).toHaveLength(nodes);
     expect(Math.max(...perNode)).toBe(1);
     expect(perNode.reduce((a, b) => a + b, 0)).toBe(nodes);
-    expect(backend.calls('evalsha') + backend.calls('eval') - scriptsBefore).toBeLessThanOrEqual(SHARD_COUNT);
+    expect(backend().calls('evalsha') + backend().calls('eval') - scriptsBefore).toBeLessThanOrEqual(SHARD_COUNT);
     // One HMGET per shard for its geometry, and one per bucket holding requested IDs.
-    expect(backend.calls('hmget') - hmgetBefore).toBeLessThanOrEqual(SHARD_COUNT + redis!.forwardBuckets);
+    expect(backend().calls('hmget') - hmgetBefore).toBeLessThanOrEqual(SHARD_COUNT + redis!.forwardBuckets);
     expect(dataCommands() - commandsBefore).toBeLessThan(250);
 
     const validated = await countRoundTrips(reader.gateway.client!, writer.keyPrefix, () => reader.registry.bulkGetValidated(ids));

@@ -2,25 +2,16 @@
  * Redis killed, hung or changing under the registry: every call still resolves, answered from memory for whatever
  * Redis cannot answer, and the registry returns to Redis by itself.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasRedisServer, pollUntil, startRedisCluster, startRedisServer, type RedisCluster, type RedisServer } from '../harness/redis-servers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAfterEachTest, collectUnhandledRejections, restoreServer, useRedisCluster, useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 import { packReccobeatsId, packSpotifyId } from '../../src/registry/ids.js';
 import { RegistryLayout } from '../../src/registry/layout.js';
 import { freshPairs, freshSpotifyIds, openRegistry, type OpenRegistry } from './helpers.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = collectUnhandledRejections();
 
-const opened: OpenRegistry[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((open) => open.close()));
-});
+const opened = closeAfterEachTest<OpenRegistry>();
 
 /**
  * Command deadlines: short where a hung server is the point, otherwise long enough that a busy 2-core machine
@@ -33,29 +24,19 @@ async function open(url: string, keyPrefix: string, commandTimeoutMs = 2_000): P
 }
 
 describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () => {
-  let server: RedisServer;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterEach(async () => {
-    server.resume();
-    if (!server.running) await server.start();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
+  afterEach(() => restoreServer(server()));
 
   it('answers from memory while Redis is killed, never rejects, and goes back to Redis after a restart', async () => {
-    const { registry, gateway } = await open(server.url, 'killed:');
-    const bystander = await open(server.url, 'killed:');
+    const { registry, gateway } = await open(server().url, 'killed:');
+    const bystander = await open(server().url, 'killed:');
     const pairs = freshPairs(200);
     const missing = freshSpotifyIds(100);
     await registry.bulkMarkValidated(pairs);
     await registry.bulkMarkMissing(missing);
     expect((await bystander.registry.bulkCheckMissing(missing))[1]).toHaveLength(100);
 
-    await server.kill();
+    await server().kill();
     // What this process wrote or read is answered from its memory; nothing rejects.
     expect(await registry.bulkGetValidated(pairs.map(([id]) => id))).toEqual(new Map(pairs));
     expect((await registry.bulkCheckMissing(missing))[1]).toEqual(missing);
@@ -72,7 +53,7 @@ describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () =
     expect((await registry.sweep()).complete).toBe(false);
     expect(gateway.status().backend).toBe('memory');
 
-    await server.start();
+    await server().start();
     await pollUntil(() => gateway.status().backend === 'redis', 'the registry to reach Redis again', undefined, 10_000);
     expect((await registry.stats()).unsynced).toBe(11);
     const after = freshPairs(5);
@@ -86,11 +67,11 @@ describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () =
   });
 
   it('answers from memory when Redis hangs (SIGSTOP), then from Redis once it resumes', async () => {
-    const { registry, gateway } = await open(server.url, 'hung:', 200);
+    const { registry, gateway } = await open(server().url, 'hung:', 200);
     const missing = freshSpotifyIds(50);
     await registry.bulkMarkMissing(missing);
 
-    server.pause();
+    server().pause();
     for (let round = 0; round < 5; round++) {
       expect((await registry.bulkCheckMissing(missing))[1]).toEqual(missing);
       await registry.bulkMarkMissing(freshSpotifyIds(5));
@@ -98,7 +79,7 @@ describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () =
     expect(gateway.status().timeouts).toBeGreaterThan(0);
     expect(gateway.status().skipped).toBeGreaterThan(0);
 
-    server.resume();
+    server().resume();
     await pollUntil(async () => {
       await registry.isKnownMissing(missing[0]!);
       return gateway.status().backend === 'redis';
@@ -109,18 +90,11 @@ describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () =
 });
 
 describe.skipIf(!hasRedisServer)('ID registry when a Cluster node fails or slots move', () => {
-  let cluster: RedisCluster;
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-  });
-  afterAll(async () => {
-    await cluster?.destroy();
-  });
+  const cluster = useRedisCluster(3);
 
   it('survives a slot moving to another node: no rejection, and the moved shard is served from its new node', async () => {
     const keyPrefix = 'moved:';
-    const { registry, gateway } = await open(cluster.url, keyPrefix);
+    const { registry, gateway } = await open(cluster().url, keyPrefix);
     const layout = new RegistryLayout(keyPrefix);
     const shard = layout.shards[0]!;
     const inShard = (count: number) =>
@@ -129,12 +103,12 @@ describe.skipIf(!hasRedisServer)('ID registry when a Cluster node fails or slots
     await registry.bulkMarkValidated(elsewhere);
 
     // Hand the (still empty) slot of shard 0 to another master behind the client's back.
-    const ids = cluster.masters.map((master) => master.cli('CLUSTER', 'MYID'));
+    const ids = cluster().masters.map((master) => master.cli('CLUSTER', 'MYID'));
     const ownerAddress = (gateway.client as import('ioredis').Cluster).slots[shard.slot]![0]!;
-    const owner = cluster.masters.findIndex((master) => ownerAddress.endsWith(`:${master.port}`));
+    const owner = cluster().masters.findIndex((master) => ownerAddress.endsWith(`:${master.port}`));
     expect(owner).toBeGreaterThanOrEqual(0);
-    const target = (owner + 1) % cluster.masters.length;
-    for (const master of cluster.masters) expect(master.cli('CLUSTER', 'SETSLOT', String(shard.slot), 'NODE', ids[target]!)).toBe('OK');
+    const target = (owner + 1) % cluster().masters.length;
+    for (const master of cluster().masters) expect(master.cli('CLUSTER', 'SETSLOT', String(shard.slot), 'NODE', ids[target]!)).toBe('OK');
 
     // The client still sends shard 0 to its old node, which answers MOVED: the write reaches memory only.
     const moved = inShard(20);
@@ -145,22 +119,22 @@ describe.skipIf(!hasRedisServer)('ID registry when a Cluster node fails or slots
       await registry.bulkMarkValidated(inShard(1));
       return (await registry.stats()).unsynced === 0;
     }, 'the writes Redis missed to be written again');
-    expect(cluster.masters[target]!.cli('EXISTS', shard.metaKey)).toBe('1');
-    const reader = await open(cluster.url, keyPrefix);
+    expect(cluster().masters[target]!.cli('EXISTS', shard.metaKey)).toBe('1');
+    const reader = await open(cluster().url, keyPrefix);
     expect(await reader.registry.bulkGetValidated(moved.map(([id]) => id))).toEqual(new Map(moved));
     expect(await reader.registry.getSpotifyId(moved[0]![1])).toBe(moved[0]![0]);
     expect(unhandled).toEqual([]);
   });
 
   it('answers from Redis what the live nodes hold and from memory the rest when one master is killed', async () => {
-    const writer = await open(cluster.url, 'node-down:');
-    const reader = await open(cluster.url, 'node-down:');
+    const writer = await open(cluster().url, 'node-down:');
+    const reader = await open(cluster().url, 'node-down:');
     const pairs = freshPairs(600);
     await writer.registry.bulkMarkValidated(pairs);
     expect((await reader.registry.bulkGetValidated(pairs.map(([id]) => id))).size).toBe(600);
-    const fresh = await open(cluster.url, 'node-down:');
+    const fresh = await open(cluster().url, 'node-down:');
 
-    await cluster.masters[2]!.kill();
+    await cluster().masters[2]!.kill();
     // The writer remembers everything it wrote; a process that never saw these IDs gets what the live nodes hold.
     expect((await writer.registry.bulkGetValidated(pairs.map(([id]) => id))).size).toBe(600);
     const partial = await fresh.registry.bulkGetValidated(pairs.map(([id]) => id));

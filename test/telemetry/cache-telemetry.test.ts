@@ -1,17 +1,15 @@
 /** What the engine reports: Prometheus figures that follow real operations, and spans that sit in the host's trace. */
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCache, type RepriseCache } from '../../src/index.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
 import { recordingLogger } from '../harness/logger.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { closeAfterEachTest, useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer } from '../harness/redis-servers.js';
 import { recordSpans } from '../harness/tracing.js';
 import { sample } from '../harness/prometheus.js';
 
-const opened: RepriseCache[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((cache) => cache.close()));
-});
+const opened = closeAfterEachTest<RepriseCache>();
 
 describe('cache metrics in memory mode', () => {
   it('counts hits and misses per category and tier at scrape time, and names the memory backend', async () => {
@@ -105,22 +103,16 @@ describe('cache spans', () => {
 });
 
 describe.skipIf(!hasRedisServer)('cache telemetry on Redis', () => {
-  let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server?.destroy();
-  });
+  const server = useRedisServer();
 
   it('counts Redis hits, names the Redis backend, and counts errors while Redis hangs', async () => {
     const registry = new Registry();
     const cache = await createCache({
-      redisUrl: server.url, keyPrefix: 'telemetry:', telemetry: new Telemetry({ registry }), logger: recordingLogger(),
+      redisUrl: server().url, keyPrefix: 'telemetry:', telemetry: new Telemetry({ registry }), logger: recordingLogger(),
       redisCommandTimeoutMs: 200, env: {},
     });
     opened.push(cache);
-    const other = await createCache({ redisUrl: server.url, keyPrefix: 'telemetry:', logger: recordingLogger(), env: {} });
+    const other = await createCache({ redisUrl: server().url, keyPrefix: 'telemetry:', logger: recordingLogger(), env: {} });
     opened.push(other);
     await other.set('user_profile', 'u1', { name: 'n' });
     expect(await cache.get('user_profile', 'u1')).toEqual({ name: 'n' });
@@ -129,11 +121,11 @@ describe.skipIf(!hasRedisServer)('cache telemetry on Redis', () => {
     expect(sample(text, 'reprise_cache_backend', { type: 'redis' })).toBe(1);
     expect(sample(text, 'reprise_cache_operation_duration_seconds_count', { operation: 'get', tier: 'redis' })).toBe(1);
 
-    server.pause();
+    server().pause();
     try {
       expect(await cache.get('user_profile', 'u2')).toBeUndefined();
     } finally {
-      server.resume();
+      server().resume();
     }
     text = await registry.metrics();
     expect(sample(text, 'reprise_cache_errors_total', { tier: 'redis', operation: 'get' })).toBe(1);
