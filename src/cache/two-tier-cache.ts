@@ -272,7 +272,7 @@ export class TwoTierCache {
     }
     counters.memoryMisses += 1;
     return this.instrumented('get', category, async (span) => {
-      const value = await this.readRedis(counters, fullKey);
+      const value = answeredOrMiss(await this.readRedis(counters, fullKey));
       span?.setAttribute('cache.hit', value !== undefined);
       return value;
     });
@@ -281,25 +281,26 @@ export class TwoTierCache {
   /** A read of reprise's own bookkeeping (indexes), kept out of the hit/miss figures. */
   protected async readUncounted(fullKey: string): Promise<unknown> {
     const cached = this.memory.get(fullKey);
-    return cached !== undefined ? cached : this.readRedis(newCounters(), fullKey);
+    return cached !== undefined ? cached : answeredOrMiss(await this.readRedis(newCounters(), fullKey));
   }
 
-  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number): Promise<void> {
+  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<void> {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
-    if (!this.gateway.client) return;
+    if (!this.gateway.client || memoryOnly) return;
     await this.instrumented('set', category, async (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
       await this.bus.writeAndPublish('set', (pipeline) => pipeline.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), { keys: [fullKey] });
     });
   }
 
+  /** The value in Redis, undefined on a miss, or UNANSWERED when Redis failed or was skipped (also counted as a miss). */
   private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
     if (!this.gateway.client) return undefined;
-    const text = await this.gateway.run('get', (client) => client.get(fullKey), null);
-    if (text === null) {
+    const text = await this.gateway.run('get', (client) => client.get(fullKey), UNANSWERED);
+    if (text === UNANSWERED || text === null) {
       counters.redisMisses += 1;
-      return undefined;
+      return text === UNANSWERED ? UNANSWERED : undefined;
     }
     let decoded;
     try {
@@ -328,11 +329,13 @@ export class TwoTierCache {
     const counters = this.counters[category];
     counters.memoryMisses += 1;
     const fromRedis = await this.readRedis(counters, fullKey);
-    span?.setAttribute('cache.hit', fromRedis !== undefined);
-    if (fromRedis !== undefined) return fromRedis as T;
+    const hit = fromRedis !== undefined && fromRedis !== UNANSWERED;
+    span?.setAttribute('cache.hit', hit);
+    if (hit) return fromRedis as T;
     const value = await factory();
     if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
-    await this.write(category, fullKey, value, ttlMs);
+    // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
+    await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis === UNANSWERED });
     return value;
   }
 
@@ -395,6 +398,13 @@ export class TwoTierCache {
     for (const key of invalidation.keys ?? []) this.memory.delete(key);
     if (invalidation.prefixes) this.memory.deleteByPrefix(invalidation.prefixes);
   }
+}
+
+/** What a Redis read returns when Redis failed or was skipped, as opposed to a miss (undefined). */
+const UNANSWERED: unique symbol = Symbol('redis did not answer');
+
+function answeredOrMiss(value: unknown): unknown {
+  return value === UNANSWERED ? undefined : value;
 }
 
 function newCounters(): CategoryCounters {

@@ -92,6 +92,7 @@ export class IdRegistry {
   private sweepTotals = { runs: 0, lastRunAt: null as string | null, removed: { validated: 0, missing: 0, reverse: 0 }, drift: 0 };
   private ignoredIds = 0;
   private closed = false;
+  private readonly detachMetrics: () => void;
 
   constructor(options: IdRegistryOptions) {
     if (!options?.gateway) throw new TypeError('IdRegistry needs the Redis gateway (memory-only mode: a gateway without a client)');
@@ -111,6 +112,12 @@ export class IdRegistry {
       memoryMaxEntries,
     );
     this.activity = new RegistryActivity(this.telemetry);
+    // Live counts at each scrape: a handful of reads of the per-shard counters, never a scan.
+    this.detachMetrics = this.telemetry.metrics.collectInto(this.telemetry.metrics.idRegistryEntries, async (gauge) => {
+      const { validated, missing } = await this.stats();
+      gauge.set({ kind: 'validated' }, validated);
+      gauge.set({ kind: 'missing' }, missing);
+    });
     this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     if (!Number.isFinite(this.sweepIntervalMs) || this.sweepIntervalMs < 0) {
       throw new RangeError(`sweepIntervalMs must be a number of milliseconds >= 0, got ${this.sweepIntervalMs}`);
@@ -245,8 +252,6 @@ export class IdRegistry {
     };
     const validated = redis ? redis.validated : memory.validated;
     const missing = redis ? redis.missing : memory.missing;
-    this.telemetry.metrics.idRegistryEntries.set({ kind: 'validated' }, validated);
-    this.telemetry.metrics.idRegistryEntries.set({ kind: 'missing' }, missing);
     return {
       backend: redis ? 'redis' : 'memory',
       validated,
@@ -270,6 +275,7 @@ export class IdRegistry {
   /** Stops the sweep timer and waits for a sweep in progress. The gateway (shared) stays open. */
   async close(): Promise<void> {
     this.closed = true;
+    this.detachMetrics();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.sweeping.catch(() => undefined);
   }

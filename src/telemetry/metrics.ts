@@ -7,15 +7,16 @@
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 
 type Collected = Counter<string> | Gauge<string>;
+type Source = (metric: Collected) => void | Promise<void>;
 /** Callbacks that set a metric's values at scrape time; shared by every RepriseMetrics on one registry. */
-const collectors = new WeakMap<object, Set<(metric: Collected) => void>>();
+const collectors = new WeakMap<object, Set<Source>>();
 
 /** prom-client calls this on each scrape: start from zero, then let every live source add its figures. */
-function runCollectors(this: Collected): void {
+async function runCollectors(this: Collected): Promise<void> {
   const sources = collectors.get(this);
   if (!sources || sources.size === 0) return;
   this.reset();
-  for (const source of sources) source(this);
+  await Promise.all([...sources].map((source) => source(this)));
 }
 
 /** Buckets from 50 µs to 5 s: cache operations live in µs to ms, upstream calls in seconds. */
@@ -87,6 +88,7 @@ export class RepriseMetrics {
       help: 'Live ID registry entries by kind (validated, missing).',
       labelNames: ['kind'] as const,
       registers,
+      collect: runCollectors,
     }));
     this.upstreamRequests = once('reprise_upstream_requests_total', () => new Counter({
       name: 'reprise_upstream_requests_total',
@@ -143,7 +145,6 @@ export class RepriseMetrics {
 
     // Series that exist from the start, at 0: rate() and increase() then see their first event (a series born at 1 hides it).
     for (const result of ['validated', 'missing', 'unknown']) this.idRegistryLookups.inc({ result }, 0);
-    for (const kind of ['validated', 'missing']) this.idRegistryEntries.inc({ kind }, 0);
     for (const reason of ['validated_id', 'known_missing', 'duplicate', 'shared_in_flight', 'precomputed']) this.upstreamCallsAvoided.inc({ reason }, 0);
     for (const status of ['succeeded', 'partial', 'failed', 'skipped_locked', 'skipped_slot_done']) this.warmRuns.inc({ status }, 0);
     for (const outcome of ['computed', 'fresh', 'failed', 'timeout', 'cancelled']) this.warmMoods.inc({ outcome }, 0);
@@ -153,10 +154,10 @@ export class RepriseMetrics {
    * Lets a live object (a cache instance) set `metric`'s values at scrape time, so its hot path only bumps plain
    * integers. Returns the removal, called when that object closes.
    */
-  collectInto<M extends Collected>(metric: M, source: (metric: M) => void): () => void {
+  collectInto<M extends Collected>(metric: M, source: (metric: M) => void | Promise<void>): () => void {
     let sources = collectors.get(metric);
     if (!sources) collectors.set(metric, (sources = new Set()));
-    const entry = source as (metric: Collected) => void;
+    const entry = source as Source;
     sources.add(entry);
     return () => sources.delete(entry);
   }

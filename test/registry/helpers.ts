@@ -49,7 +49,10 @@ export interface OpenRegistry {
  * a busy 2-core machine must not push a call into memory-only mode.
  */
 export async function openRegistry(redisUrl: string, keyPrefix: string, options: RegistryOverrides = {}, commandTimeoutMs = 5_000): Promise<OpenRegistry> {
-  const { cache, gateway, connectTimeoutMs } = createCacheParts({ redisUrl, keyPrefix, logger: silentLogger, redisCommandTimeoutMs: commandTimeoutMs });
+  // Likewise the connect deadline: a Cluster on a loaded machine can take seconds to report its slots.
+  const { cache, gateway, connectTimeoutMs } = createCacheParts({
+    redisUrl, keyPrefix, logger: silentLogger, redisCommandTimeoutMs: commandTimeoutMs, redisConnectTimeoutMs: 15_000,
+  });
   if (!(await gateway.waitUntilReady(connectTimeoutMs))) throw new Error(`Redis at ${redisUrl} is not ready`);
   const registry = new IdRegistry({ gateway, keyPrefix, sweepIntervalMs: 0, logger: silentLogger, ...options });
   return {

@@ -54,7 +54,10 @@ describe.skipIf(!hasRedisServer)('ID registry when standalone Redis fails', () =
     expect(gateway.status().backend).toBe('memory');
 
     await server().start();
-    await pollUntil(() => gateway.status().backend === 'redis', 'the registry to reach Redis again', undefined, 10_000);
+    await pollUntil(
+      () => gateway.status().backend === 'redis' && bystander.gateway.status().backend === 'redis',
+      'both registries to reach Redis again', undefined, 10_000,
+    );
     expect((await registry.stats()).unsynced).toBe(11);
     const after = freshPairs(5);
     await registry.bulkMarkValidated(after);
