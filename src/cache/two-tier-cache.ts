@@ -15,6 +15,7 @@ import { DecodeError, decodeValue, encodeValue } from './serializer.js';
 import type { RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
+import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -33,23 +34,9 @@ export interface TwoTierCacheOptions {
   telemetry?: Telemetry;
 }
 
-type Tier = 'memory' | 'redis';
-type TimedOperation = 'get' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
-
 /** String keys whose full key is kept per category; past this the table starts over (a bound, not an LRU). */
 const FULL_KEYS_KEPT = 4_096;
 
-/** One memory hit in this many is timed: timing every hit would cost as much as the hit itself. */
-const MEMORY_HIT_SAMPLE_MASK = 63;
-
-interface CategoryCounters {
-  memoryHits: number;
-  memoryMisses: number;
-  redisHits: number;
-  redisMisses: number;
-  /** Values found in Redis that were corrupt or not reprise's: counted as misses, never thrown. */
-  decodeErrors: number;
-}
 
 export interface CategoryStats {
   hits: number;
@@ -65,10 +52,8 @@ export class TwoTierCache {
   protected readonly memory: MemoryTier;
   protected readonly gateway: RedisGateway;
   protected readonly logger: Logger;
-  readonly telemetry: Telemetry;
   private readonly bus: InvalidationBus;
-  private readonly detachMetrics: Array<() => void>;
-  private memoryHitsSeen = 0;
+  private readonly instrumentation: CacheInstrumentation;
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
@@ -81,8 +66,8 @@ export class TwoTierCache {
     this.memory = options.memory;
     this.gateway = options.gateway;
     this.logger = options.logger;
-    this.telemetry = options.telemetry ?? new Telemetry();
-    this.counters = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, newCounters()])) as Record<CacheCategory, CategoryCounters>;
+    this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend);
+    this.counters = this.instrumentation.counters;
     this.bus = new InvalidationBus({
       gateway: options.gateway,
       subscriber: options.subscriber,
@@ -93,7 +78,6 @@ export class TwoTierCache {
       onInvalidation: (invalidation) => this.dropFromMemory(invalidation),
       onResync: () => this.memory.clear(),
     });
-    this.detachMetrics = this.exportMetrics();
   }
 
   /** Settles true once this instance hears other instances' invalidations (false in memory-only mode or on failure). */
@@ -122,7 +106,7 @@ export class TwoTierCache {
   async delete(category: CacheCategory, key: CacheKey): Promise<boolean> {
     assertCategory(category);
     const fullKey = this.keyFor(category, key);
-    return this.instrumented('delete', category, async () => {
+    return this.instrumentation.around('delete', category, async () => {
       const inMemory = this.memory.delete(fullKey);
       const removed = await this.bus.writeAndPublish('delete', (pipeline) => pipeline.unlink(fullKey), { keys: [fullKey] });
       return inMemory || Number(removed) > 0;
@@ -139,8 +123,7 @@ export class TwoTierCache {
     const fullKey = this.keyFor(category, key);
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
-      this.counters[category].memoryHits += 1;
-      if (this.telemetry.tracing) this.traceMemoryHit('get_or_set', category);
+      this.instrumentation.memoryHit('get_or_set', category, undefined);
       return cached as T;
     }
     const pending = this.inflight.get(fullKey);
@@ -149,7 +132,7 @@ export class TwoTierCache {
       return pending as Promise<T>;
     }
     const ttlMs = this.ttlMs(category, options);
-    const load = this.instrumented('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span))
+    const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span))
       .finally(() => this.inflight.delete(fullKey));
     this.inflight.set(fullKey, load);
     return load;
@@ -161,7 +144,7 @@ export class TwoTierCache {
    */
   async invalidate(category?: CacheCategory): Promise<number> {
     if (category !== undefined) assertCategory(category);
-    return this.instrumented('invalidate', category ?? 'all', () => this.invalidateNow(category));
+    return this.instrumentation.around('invalidate', category ?? 'all', () => this.invalidateNow(category));
   }
 
   private async invalidateNow(category?: CacheCategory): Promise<number> {
@@ -227,13 +210,17 @@ export class TwoTierCache {
     };
   }
 
+  get telemetry(): Telemetry {
+    return this.instrumentation.telemetry;
+  }
+
   /** Stops timers, waits for loads in flight, and closes the connections reprise opened. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inflight.values()]);
     this.memory.close();
-    for (const detach of this.detachMetrics) detach();
+    this.instrumentation.close();
     await this.bus.close();
     await this.gateway.close();
   }
@@ -261,17 +248,14 @@ export class TwoTierCache {
   /** A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop. */
   protected read(category: CacheCategory, fullKey: string): Promise<unknown> {
     const counters = this.counters[category];
-    const sampled = (++this.memoryHitsSeen & MEMORY_HIT_SAMPLE_MASK) === 0;
-    const started = sampled ? performance.now() : 0;
+    const started = this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
-      counters.memoryHits += 1;
-      if (sampled) this.observe('get', 'memory', started);
-      if (this.telemetry.tracing) this.traceMemoryHit('get', category);
+      this.instrumentation.memoryHit('get', category, started);
       return Promise.resolve(cached);
     }
     counters.memoryMisses += 1;
-    return this.instrumented('get', category, async (span) => {
+    return this.instrumentation.around('get', category, async (span) => {
       const value = answeredOrMiss(await this.readRedis(counters, fullKey));
       span?.setAttribute('cache.hit', value !== undefined);
       return value;
@@ -288,7 +272,7 @@ export class TwoTierCache {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
     if (!this.gateway.client || memoryOnly) return;
-    await this.instrumented('set', category, async (span) => {
+    await this.instrumentation.around('set', category, async (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
       await this.bus.writeAndPublish('set', (pipeline) => pipeline.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), { keys: [fullKey] });
     });
@@ -339,61 +323,6 @@ export class TwoTierCache {
     return value;
   }
 
-  // ---- telemetry: plain counters on the hot path, read by Prometheus at scrape time ----
-
-  /**
-   * Times an operation that may reach Redis, under the tier that served it, and wraps it in a span when the caller
-   * is inside a recorded trace (like the ioredis instrumentation, reprise starts no trace of its own for cache calls).
-   */
-  private async instrumented<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      if (!this.telemetry.tracing) return await run();
-      return await this.telemetry.span(`cache.${operation}`, async (span) => {
-        const result = await run(span);
-        span.setAttribute('cache.tier', this.gateway.backend);
-        return result;
-      }, { attributes: { 'cache.operation': operation, 'cache.category': category } });
-    } finally {
-      this.observe(operation, this.gateway.backend, started);
-    }
-  }
-
-  private observe(operation: TimedOperation, tier: Tier, started: number): void {
-    const seconds = (performance.now() - started) / 1_000;
-    this.telemetry.metrics.operationDuration.observe({ operation, tier }, seconds);
-    this.telemetry.profiler.record(`cache.${operation}`, seconds);
-  }
-
-  /** A memory hit inside a recorded trace: a span that starts and ends at once. */
-  private traceMemoryHit(operation: TimedOperation, category: CacheCategory): void {
-    this.telemetry.tracer
-      .startSpan(`cache.${operation}`, {
-        attributes: { 'cache.operation': operation, 'cache.category': category, 'cache.hit': true, 'cache.tier': 'memory' },
-      })
-      .end();
-  }
-
-  private exportMetrics(): Array<() => void> {
-    const { metrics } = this.telemetry;
-    return [
-      metrics.collectInto(metrics.cacheRequests, (metric) => {
-        for (const category of CACHE_CATEGORIES) {
-          const c = this.counters[category];
-          metric.inc({ category, tier: 'memory', result: 'hit' }, c.memoryHits);
-          metric.inc({ category, tier: 'memory', result: 'miss' }, c.memoryMisses);
-          metric.inc({ category, tier: 'redis', result: 'hit' }, c.redisHits);
-          metric.inc({ category, tier: 'redis', result: 'miss' }, c.redisMisses);
-        }
-      }),
-      metrics.collectInto(metrics.cacheBackend, (metric) => {
-        const backend = this.gateway.backend;
-        metric.set({ type: 'redis' }, backend === 'redis' ? 1 : 0);
-        metric.set({ type: 'memory' }, backend === 'memory' ? 1 : 0);
-      }),
-    ];
-  }
-
   private dropFromMemory(invalidation: Invalidation): void {
     for (const key of invalidation.keys ?? []) this.memory.delete(key);
     if (invalidation.prefixes) this.memory.deleteByPrefix(invalidation.prefixes);
@@ -405,10 +334,6 @@ const UNANSWERED: unique symbol = Symbol('redis did not answer');
 
 function answeredOrMiss(value: unknown): unknown {
   return value === UNANSWERED ? undefined : value;
-}
-
-function newCounters(): CategoryCounters {
-  return { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 };
 }
 
 function ratio(part: number, whole: number): number {

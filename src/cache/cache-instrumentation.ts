@@ -1,0 +1,105 @@
+/**
+ * What the engine reports about itself, kept cheap on the hot path: hit and miss counts are plain integers that
+ * Prometheus reads at scrape time, memory hits are timed 1 in 64, and spans are made only inside a trace the host
+ * records (like the ioredis instrumentation, reprise starts no trace of its own for cache calls).
+ */
+import type { Span } from '@opentelemetry/api';
+import { CACHE_CATEGORIES, type CacheCategory } from './categories.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+
+export type Tier = 'memory' | 'redis';
+export type TimedOperation = 'get' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
+
+export interface CategoryCounters {
+  memoryHits: number;
+  memoryMisses: number;
+  redisHits: number;
+  redisMisses: number;
+  /** Values found in Redis that were corrupt or not reprise's: counted as misses, never thrown. */
+  decodeErrors: number;
+}
+
+export function newCounters(): CategoryCounters {
+  return { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 };
+}
+
+/** One memory hit in this many is timed: timing every hit would cost as much as the hit itself. */
+const MEMORY_HIT_SAMPLE_MASK = 63;
+
+export class CacheInstrumentation {
+  /** Reads and writes per category, bumped by the engine. */
+  readonly counters = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, newCounters()])) as Record<CacheCategory, CategoryCounters>;
+  private memoryReads = 0;
+  private readonly detach: Array<() => void>;
+
+  constructor(
+    readonly telemetry: Telemetry,
+    /** Where requests go right now. */
+    private readonly backend: () => Tier,
+  ) {
+    this.detach = this.exportMetrics();
+  }
+
+  /** True for the memory reads that get timed. */
+  sampleMemoryRead(): boolean {
+    return (++this.memoryReads & MEMORY_HIT_SAMPLE_MASK) === 0;
+  }
+
+  /** A memory hit: counted, timed when sampled, and a span when the caller is inside a recorded trace. */
+  memoryHit(operation: TimedOperation, category: CacheCategory, startedIfSampled: number | undefined): void {
+    this.counters[category].memoryHits += 1;
+    if (startedIfSampled !== undefined) this.observe(operation, 'memory', startedIfSampled);
+    if (this.telemetry.tracing) {
+      this.telemetry.tracer
+        .startSpan(`cache.${operation}`, {
+          attributes: { 'cache.operation': operation, 'cache.category': category, 'cache.hit': true, 'cache.tier': 'memory' },
+        })
+        .end();
+    }
+  }
+
+  /** Times an operation that may reach Redis, under the tier that served it, inside a span when traced. */
+  async around<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      if (!this.telemetry.tracing) return await run();
+      return await this.telemetry.span(`cache.${operation}`, async (span) => {
+        const result = await run(span);
+        span.setAttribute('cache.tier', this.backend());
+        return result;
+      }, { attributes: { 'cache.operation': operation, 'cache.category': category } });
+    } finally {
+      this.observe(operation, this.backend(), started);
+    }
+  }
+
+  close(): void {
+    for (const detach of this.detach) detach();
+  }
+
+  private observe(operation: TimedOperation, tier: Tier, started: number): void {
+    const seconds = (performance.now() - started) / 1_000;
+    this.telemetry.metrics.operationDuration.observe({ operation, tier }, seconds);
+    this.telemetry.profiler.record(`cache.${operation}`, seconds);
+  }
+
+  private exportMetrics(): Array<() => void> {
+    const { metrics } = this.telemetry;
+    return [
+      metrics.collectInto(metrics.cacheRequests, (metric) => {
+        for (const category of CACHE_CATEGORIES) {
+          const c = this.counters[category];
+          metric.inc({ category, tier: 'memory', result: 'hit' }, c.memoryHits);
+          metric.inc({ category, tier: 'memory', result: 'miss' }, c.memoryMisses);
+          metric.inc({ category, tier: 'redis', result: 'hit' }, c.redisHits);
+          metric.inc({ category, tier: 'redis', result: 'miss' }, c.redisMisses);
+        }
+      }),
+      metrics.collectInto(metrics.cacheBackend, (metric) => {
+        const backend = this.backend();
+        metric.set({ type: 'redis' }, backend === 'redis' ? 1 : 0);
+        metric.set({ type: 'memory' }, backend === 'memory' ? 1 : 0);
+      }),
+    ];
+  }
+}
