@@ -66,17 +66,12 @@ export class TieredRegistryStore {
 
   async lookupReverse(reccobeatsId: string, now: number): Promise<ReverseEntry | null> {
     const value = this.redis.configured ? (await this.redis.read('r', [packReccobeatsId(reccobeatsId)])).values[0] : undefined;
-    const remembered = this.memory.getReverse(reccobeatsId);
-    const fromMemory = remembered && isLive(remembered, now) ? remembered : null;
-    if (value === undefined || (fromMemory && this.unsynced.has(fromMemory.spotifyId))) return fromMemory;
-    const entry = value === null ? null : decodeReverse(value);
-    if (value !== null && !entry) this.undecodable += 1;
-    if (entry && isLive(entry, now)) {
-      this.memory.rememberReverse(reccobeatsId, entry);
-      return entry;
-    }
-    this.memory.forgetReverse(reccobeatsId);
-    return null;
+    return this.merged(value, this.memory.getReverse(reccobeatsId), now, {
+      decode: decodeReverse,
+      unsynced: (entry) => this.unsynced.has(entry.spotifyId),
+      remember: (entry) => this.memory.rememberReverse(reccobeatsId, entry),
+      forget: () => this.memory.forgetReverse(reccobeatsId),
+    });
   }
 
   /** Records validated pairs (already one to one) in memory and Redis; returns the round trips spent. */
@@ -105,18 +100,34 @@ export class TieredRegistryStore {
   }
 
   private forwardAnswer(id: string, value: Buffer | null | undefined, now: number): ForwardEntry | null {
-    const remembered = this.memory.getForward(id);
+    return this.merged(value, this.memory.getForward(id), now, {
+      decode: decodeForward,
+      unsynced: () => this.unsynced.has(id),
+      remember: (entry) => this.memory.rememberForward(id, entry),
+      forget: () => this.memory.forgetForward(id),
+    });
+  }
+
+  /**
+   * Redis's answer for one entry (undefined: Redis did not answer), merged with this process's copy. What this
+   * process wrote but Redis has not seen yet is newer than anything Redis can say; otherwise Redis wins, and a copy
+   * here that Redis calls dead is forgotten so it cannot answer later, when Redis is down.
+   */
+  private merged<E extends ForwardEntry | ReverseEntry>(
+    value: Buffer | null | undefined,
+    remembered: E | undefined,
+    now: number,
+    side: { decode: (value: Buffer) => E | null; unsynced: (entry: E) => boolean; remember: (entry: E) => void; forget: () => void },
+  ): E | null {
     const fromMemory = remembered && isLive(remembered, now) ? remembered : null;
-    // What this process wrote but Redis has not seen yet is newer than anything Redis can say.
-    if (value === undefined || (fromMemory && this.unsynced.has(id))) return fromMemory;
-    const entry = value === null ? null : decodeForward(value);
+    if (value === undefined || (fromMemory && side.unsynced(fromMemory))) return fromMemory;
+    const entry = value === null ? null : side.decode(value);
     if (value !== null && !entry) this.undecodable += 1;
     if (entry && isLive(entry, now)) {
-      this.memory.rememberForward(id, entry);
+      side.remember(entry);
       return entry;
     }
-    // Redis answered "nothing live": an older copy here must not answer later, when Redis is down.
-    this.memory.forgetForward(id);
+    side.forget();
     return null;
   }
 
