@@ -3,7 +3,7 @@
  * the outcome counted and timed per endpoint. It never throws: every ending is an `AttemptResult` the retry
  * policy can judge.
  */
-import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, type Attributes } from '@opentelemetry/api';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { parseRetryAfter } from './retry-policy.js';
 import { RECCOBEATS_ENDPOINTS, type ReccobeatsEndpoint } from './types.js';
@@ -58,9 +58,12 @@ export async function sendAttempt(request: AttemptRequest, telemetry: Telemetry)
 
 async function fetchOnce(request: AttemptRequest, method: string): Promise<AttemptResult> {
   try {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    // W3C trace context (traceparent), when the host runs a propagator: the API's side joins this trace.
+    propagation.inject(context.active(), headers);
     const response = await fetch(request.url, {
       method,
-      headers: { accept: 'application/json' },
+      headers,
       signal: AbortSignal.timeout(request.timeoutMs),
     });
     if (!response.ok) {
