@@ -35,44 +35,52 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
   const options = validateOptions(input);
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
-  const telemetry = new Telemetry({
-    ...(options.registry ? { registry: options.registry } : {}),
-    ...(options.tracerProvider ? { tracerProvider: options.tracerProvider } : {}),
-  });
-  const cacheParts = createCacheParts({ ...cacheOptionsOf(options), telemetry, logger, env });
-  const { cache, gateway } = cacheParts;
-  const idRegistry = new IdRegistry({
-    gateway,
-    keyPrefix: cache.keyPrefix,
-    ttls: { validatedSeconds: cache.ttls.id_registry, missingSeconds: cache.ttls.id_registry_missing },
-    telemetry,
-    logger,
-  });
-  const reccobeats = new ReccobeatsClient({ ...options.reccobeats, idRegistry, telemetry, logger, env });
-  const popularMoods = new PopularMoods({
-    cache,
-    gateway,
-    keyPrefix: cache.keyPrefix,
-    ...(options.computeRecommendations ? { computeRecommendations: options.computeRecommendations } : {}),
-    ...(options.popularMoods ? { moods: options.popularMoods } : {}),
-    ...(options.warmSchedule !== undefined ? { warmSchedule: options.warmSchedule } : {}),
-    ...(options.warmTimezone ? { warmTimezone: options.warmTimezone } : {}),
-    ...(options.warmConcurrency !== undefined ? { warmConcurrency: options.warmConcurrency } : {}),
-    ...(options.warmMoodTimeoutMs !== undefined ? { warmMoodTimeoutMs: options.warmMoodTimeoutMs } : {}),
-    ...(options.warmTopRequested !== undefined ? { warmTopRequested: options.warmTopRequested } : {}),
+  const telemetry = new Telemetry(defined({ registry: options.registry, tracerProvider: options.tracerProvider }));
+  const { redisUrl, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisConnectTimeoutMs, circuitBreaker, similarityThreshold } = options;
+  const cacheParts = createCacheParts({
+    ...defined({ redisUrl, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisConnectTimeoutMs, circuitBreaker, similarityThreshold }),
     telemetry,
     logger,
     env,
   });
-
-  const adminToken = options.adminToken ?? fromEnv(env, 'REPRISE_ADMIN_TOKEN');
+  const { cache, gateway } = cacheParts;
+  // Whatever is built before a failure is closed again: a bad option must not leave a Redis connection behind.
+  const opened: Array<{ close(): unknown }> = [cache];
   const closeAll = async () => {
-    reccobeats.close();
-    await popularMoods.close();
-    await idRegistry.close();
-    await cache.close();
+    for (const part of [...opened].reverse()) await part.close();
   };
+
   try {
+    const idRegistry = new IdRegistry({
+      gateway,
+      keyPrefix: cache.keyPrefix,
+      ttls: { validatedSeconds: cache.ttls.id_registry, missingSeconds: cache.ttls.id_registry_missing },
+      telemetry,
+      logger,
+    });
+    opened.push(idRegistry);
+    const popularMoods = new PopularMoods({
+      cache,
+      gateway,
+      keyPrefix: cache.keyPrefix,
+      ...defined({
+        computeRecommendations: options.computeRecommendations,
+        moods: options.popularMoods,
+        warmSchedule: options.warmSchedule,
+        warmTimezone: options.warmTimezone,
+        warmConcurrency: options.warmConcurrency,
+        warmMoodTimeoutMs: options.warmMoodTimeoutMs,
+        warmTopRequested: options.warmTopRequested,
+      }),
+      telemetry,
+      logger,
+      env,
+    });
+    opened.push(popularMoods);
+    const reccobeats = new ReccobeatsClient({ ...options.reccobeats, idRegistry, telemetry, logger, env });
+    opened.push(reccobeats);
+
+    const adminToken = options.adminToken ?? fromEnv(env, 'REPRISE_ADMIN_TOKEN');
     const router = createAdminRouter(
       {
         cache,
@@ -89,12 +97,8 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
         }),
       },
       {
-        auth: {
-          ...(adminToken ? { token: adminToken } : {}),
-          ...(options.adminAuth ? { authenticate: options.adminAuth } : {}),
-        },
-        ...(options.adminBodyLimit !== undefined ? { bodyLimit: options.adminBodyLimit } : {}),
-        ...(options.express ? { express: options.express } : {}),
+        auth: defined({ token: adminToken, authenticate: options.adminAuth }),
+        ...defined({ bodyLimit: options.adminBodyLimit, express: options.express }),
         logger,
       },
     );
@@ -119,10 +123,7 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
   }
 }
 
-function cacheOptionsOf(options: RepriseOptions) {
-  const { redisUrl, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisConnectTimeoutMs, circuitBreaker, similarityThreshold } = options;
-  return Object.fromEntries(
-    Object.entries({ redisUrl, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisConnectTimeoutMs, circuitBreaker, similarityThreshold })
-      .filter(([, value]) => value !== undefined),
-  );
+/** The fields that are set: options left undefined take the component's default. */
+function defined<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }

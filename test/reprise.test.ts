@@ -92,6 +92,13 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
     await expect.poll(() => Object.entries(activeResources()).filter(([kind, count]) => count > (before[kind] ?? 0))).toEqual([]);
   });
 
+  it('closes what it had opened when a later option is refused', async () => {
+    const before = activeResources();
+    await expect(createReprise({ redisUrl: server().url, warmSchedule: 'not a cron', logger: recordingLogger(), env: {} })).rejects.toThrow(/cron/i);
+    await expect(createReprise({ redisUrl: server().url, popularMoods: ['?!'], logger: recordingLogger(), env: {} })).rejects.toThrow(/no words/);
+    await expect.poll(() => Object.entries(activeResources()).filter(([kind, count]) => count > (before[kind] ?? 0))).toEqual([]);
+  });
+
   it('never closes an injected client', async () => {
     const client = new Redis(server().port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     await new Promise((resolve) => client.once('ready', resolve));
