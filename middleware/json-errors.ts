@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { UnknownCategoryError } from '../src/cache/categories.js';
 import type { Logger } from '../src/logger.js';
+import { redactRedisUrl } from '../src/redis/redact.js';
 
 /** An error whose message is meant for the client, with its HTTP status. */
 export class HttpError extends Error {
@@ -31,7 +32,7 @@ export function jsonErrorHandler(logger?: Pick<Logger, 'error'>): ErrorRequestHa
       return;
     }
     const { status, body } = describe(error);
-    if (status >= 500) logger?.error(`admin route failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (status >= 500) logger?.error(`request failed: ${redactRedisUrl(error instanceof Error ? error.message : String(error))}`);
     res.status(status).json(body);
   };
 }

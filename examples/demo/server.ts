@@ -10,6 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createReprise, type Reprise } from '../../src/reprise.js';
 import { startReccobeatsSimulator, type ReccobeatsSimulator } from '../../src/reccobeats/simulator/server.js';
 import { silentLogger, consoleLogger, type Logger } from '../../src/logger.js';
+import { redactRedisUrl } from '../../src/redis/redact.js';
 import { PlaylistWorkflow } from './workflow.js';
 
 export interface DemoOptions {
@@ -106,7 +107,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const message = error instanceof Error ? error.message : String(error);
     const status = error instanceof TypeError ? 400 : 502;
-    if (status === 502) logger.error(`playlist failed: ${message}`);
+    if (status === 502) logger.error(`playlist failed: ${redactRedisUrl(message)}`);
     res.status(status).json({ error: status === 400 ? message : 'the playlist could not be made; see the server log' });
   });
 
