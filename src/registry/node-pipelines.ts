@@ -1,10 +1,9 @@
 /**
- * Runs one command per shard, with every shard on the same Redis node in one pipeline: a bulk operation costs at
- * most one round trip per node and never mixes nodes in a pipeline (no CROSSSLOT: each command stays in its
- * shard's slot). Each node's pipeline goes through the gateway on its own, so a failing node only costs the shards
- * it holds; their results are simply absent and the caller answers them from memory.
+ * Runs one command per shard, the shards of one Redis node in one pipeline (src/redis/per-node.ts): a bulk
+ * operation costs at most one round trip per node; a failing node only costs the shards it holds.
  */
-import { isCluster, type RedisClient } from '../redis/connection.js';
+import type { RedisClient } from '../redis/connection.js';
+import { runPerNode as runOnNodes } from '../redis/per-node.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import type { Shard } from './layout.js';
 import { READ_SCRIPT, SWEEP_SCRIPT, UNLINK_SCRIPT, WRITE_SCRIPT } from './scripts.js';
@@ -49,12 +48,6 @@ function prepare(client: RedisClient): void {
   prepared.add(client);
 }
 
-/** Which node serves a shard now, by the client's slot map; shards of one node share a pipeline. */
-function nodeOf(client: RedisClient, shard: Shard): string {
-  if (!isCluster(client)) return 'standalone';
-  return client.slots[shard.slot]?.[0] ?? 'unassigned';
-}
-
 export interface NodeRunReport {
   /** Reply per shard; shards whose node failed (or was skipped) are absent. */
   replies: Map<Shard, unknown>;
@@ -62,41 +55,12 @@ export interface NodeRunReport {
   roundTrips: number;
 }
 
+/** The registry's scripts and reads, one command per shard, one pipeline per node. */
 export async function runPerNode(gateway: RedisGateway, operation: string, commands: ShardCommand[]): Promise<NodeRunReport> {
-  const client = gateway.client;
+  if (gateway.client) prepare(gateway.client);
+  const bySlot = commands.map((command) => ({ slot: command.shard.slot, add: (pipeline: RegistryPipeline) => command.add(pipeline), command }));
+  const report = await runOnNodes<RegistryPipeline, (typeof bySlot)[number]>(gateway, operation, bySlot);
   const replies = new Map<Shard, unknown>();
-  if (!client || commands.length === 0) return { replies, roundTrips: 0 };
-  prepare(client);
-
-  const byNode = new Map<string, ShardCommand[]>();
-  for (const command of commands) {
-    const node = nodeOf(client, command.shard);
-    const group = byNode.get(node);
-    if (group) group.push(command);
-    else byNode.set(node, [command]);
-  }
-
-  let roundTrips = 0;
-  await Promise.all(
-    [...byNode.values()].map(async (group) => {
-      const results = await gateway.run(
-        operation,
-        async (connection) => {
-          const pipeline = connection.pipeline() as unknown as RegistryPipeline;
-          for (const command of group) command.add(pipeline);
-          roundTrips += 1;
-          const settled = await pipeline.exec();
-          if (!settled) throw new Error(`${operation}: pipeline discarded`);
-          // One failed command (MOVED after a slot change, a node going down) fails the node: answer from memory.
-          return settled.map(([error, reply]) => {
-            if (error) throw error;
-            return reply;
-          });
-        },
-        null,
-      );
-      if (results) group.forEach((command, index) => replies.set(command.shard, results[index]));
-    }),
-  );
-  return { replies, roundTrips };
+  for (const [entry, reply] of report.replies) replies.set(entry.command.shard, reply);
+  return { replies, roundTrips: report.roundTrips };
 }
