@@ -8,7 +8,7 @@ import { CACHE_CATEGORIES, type CacheCategory } from './categories.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 
 export type Tier = 'memory' | 'redis';
-export type TimedOperation = 'get' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
+export type TimedOperation = 'get' | 'get_many' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
 
 export interface CategoryCounters {
   memoryHits: number;

@@ -4,7 +4,9 @@
  * gateway, so a failing Redis turns into memory-only service, never into an error for the caller.
  */
 import { randomUUID } from 'node:crypto';
-import { unlinkMatching, escapeGlob } from '../redis/keyspace.js';
+import type { ChainableCommander } from 'ioredis';
+import { unlinkMatching, escapeGlob, groupBySlot } from '../redis/keyspace.js';
+import { runPerNode } from '../redis/per-node.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import type { Logger } from '../logger.js';
 import { CACHE_CATEGORIES, assertCategory, parseTtl, type CacheCategory, type CategoryTtls } from './categories.js';
@@ -12,7 +14,7 @@ import { InvalidationBus, type Invalidation } from './invalidation-bus.js';
 import { categoryPrefix, encodeKey, type CacheKey } from './keys.js';
 import { MemoryTier } from './memory-tier.js';
 import { DecodeError, decodeValue, encodeValue } from './serializer.js';
-import type { RedisClient } from '../redis/connection.js';
+import { isCluster, type RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
@@ -95,6 +97,33 @@ export class TwoTierCache {
       return Promise.reject(error);
     }
     return this.read(category, fullKey) as Promise<T | undefined>;
+  }
+
+  /**
+   * Many entries of one category at once, in the order of `keys` (undefined for a miss). Memory answers what it
+   * holds; the rest costs one round trip per Redis node (an MGET per hash slot, the slots of a node in one pipeline).
+   */
+  async getMany<T = unknown>(category: CacheCategory, keys: readonly CacheKey[]): Promise<Array<T | undefined>> {
+    assertCategory(category);
+    if (!Array.isArray(keys)) throw new TypeError('getMany takes a list of keys');
+    const fullKeys = keys.map((key) => this.keyFor(category, key));
+    const counters = this.counters[category];
+    const found = new Map<string, unknown>();
+    const missing: string[] = [];
+    for (const fullKey of new Set(fullKeys)) {
+      const value = this.memory.get(fullKey);
+      if (value !== undefined) found.set(fullKey, value);
+      else missing.push(fullKey);
+    }
+    counters.memoryHits += found.size;
+    if (missing.length > 0) {
+      counters.memoryMisses += missing.length;
+      await this.instrumentation.around('get_many', category, async (span) => {
+        await this.readManyFromRedis(counters, missing, found);
+        span?.setAttributes({ 'cache.keys': found.size + missing.length, 'cache.hits': found.size });
+      });
+    }
+    return fullKeys.map((fullKey) => found.get(fullKey)) as Array<T | undefined>;
   }
 
   async set(category: CacheCategory, key: CacheKey, value: unknown, options: SetOptions = {}): Promise<void> {
@@ -282,9 +311,39 @@ export class TwoTierCache {
   private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
     if (!this.gateway.client) return undefined;
     const text = await this.gateway.run('get', (client) => client.get(fullKey), UNANSWERED);
-    if (text === UNANSWERED || text === null) {
+    if (text === UNANSWERED) {
       counters.redisMisses += 1;
-      return text === UNANSWERED ? UNANSWERED : undefined;
+      return UNANSWERED;
+    }
+    return this.acceptFromRedis(counters, fullKey, text);
+  }
+
+  /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
+  private async readManyFromRedis(counters: CategoryCounters, fullKeys: string[], found: Map<string, unknown>): Promise<void> {
+    const client = this.gateway.client;
+    if (!client) return;
+    // A single server takes every key in one MGET; a Cluster needs one per hash slot.
+    const groups = isCluster(client) ? groupBySlot(fullKeys) : new Map([[0, fullKeys]]);
+    const commands = [...groups].map(([slot, group]) => ({
+      slot,
+      group,
+      add: (pipeline: ChainableCommander) => pipeline.mget(...group),
+    }));
+    const { replies } = await runPerNode(this.gateway, 'mget', commands);
+    for (const command of commands) {
+      const texts = replies.get(command) as Array<string | null> | undefined;
+      command.group.forEach((fullKey, index) => {
+        const value = this.acceptFromRedis(counters, fullKey, texts?.[index] ?? null);
+        if (value !== undefined) found.set(fullKey, value);
+      });
+    }
+  }
+
+  /** A Redis reply for one key: decoded, counted, and kept in memory for its remaining TTL. Never throws a decode error. */
+  private acceptFromRedis(counters: CategoryCounters, fullKey: string, text: string | null): unknown {
+    if (text === null) {
+      counters.redisMisses += 1;
+      return undefined;
     }
     let decoded;
     try {
