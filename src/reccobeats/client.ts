@@ -57,6 +57,8 @@ export interface ReccobeatsClientStats {
   active: number;
   /** Attempts waiting for a concurrency slot. */
   queued: number;
+  /** Attempts held back because ReccoBeats answered 429 and its Retry-After has not passed yet. */
+  waitingForRateLimit: number;
 }
 
 export class ReccobeatsClient {
@@ -75,6 +77,9 @@ export class ReccobeatsClient {
   private simulatorNoticed = false;
   /** Aborted by close(): cuts retry waits short so shutdown never waits on a backoff or a Retry-After. */
   private readonly closing = new AbortController();
+  /** After a 429, no attempt of this client goes out before this time (ms since epoch). */
+  private rateLimitedUntil = 0;
+  private waitingForRateLimit = 0;
 
   constructor(options: ReccobeatsClientOptions = {}) {
     const resolved = resolveReccobeatsOptions(options, options.env);
@@ -174,7 +179,7 @@ export class ReccobeatsClient {
   }
 
   stats(): ReccobeatsClientStats {
-    return { inFlight: this.inFlight.size, active: this.limiter.active, queued: this.limiter.queued };
+    return { inFlight: this.inFlight.size, active: this.limiter.active, queued: this.limiter.queued, waitingForRateLimit: this.waitingForRateLimit };
   }
 
   /** One logical GET: shared with an identical one already in flight, else run with retries. */
@@ -192,7 +197,10 @@ export class ReccobeatsClient {
   private async withRetries<T>(endpoint: ReccobeatsEndpoint, url: URL, read: (body: unknown) => T): Promise<T> {
     for (let retries = 0; ; retries++) {
       if (this.closing.signal.aborted) throw closed(endpoint, retries);
-      const result = await this.limiter.run(() => sendAttempt({ endpoint, url, timeoutMs: this.timeoutMs, resendCount: retries }, this.telemetry));
+      const result = await this.limiter.run(async () => {
+        await this.waitOutRateLimit(endpoint, retries);
+        return sendAttempt({ endpoint, url, timeoutMs: this.timeoutMs, resendCount: retries }, this.telemetry);
+      });
       if (result.kind === 'success') {
         this.noticeSimulator(result.fromSimulator);
         try {
@@ -203,6 +211,10 @@ export class ReccobeatsClient {
         }
       }
       const decision = this.retryPolicy.decide(result, retries);
+      // A 429 speaks for the whole API: every call of this client holds back, not just the one that got it.
+      if (result.kind === 'http' && result.status === 429 && decision.retry) {
+        this.rateLimitedUntil = Math.max(this.rateLimitedUntil, Date.now() + decision.delayMs);
+      }
       if (!decision.retry) throw failure(endpoint, result, decision, retries + 1);
       const cause = result.kind === 'http' ? String(result.status) : result.kind;
       this.logger.debug(`ReccoBeats ${endpoint}: ${cause}, retry ${retries + 1} in ${decision.delayMs} ms`);
@@ -210,6 +222,19 @@ export class ReccobeatsClient {
       await delay(decision.delayMs, undefined, { signal: this.closing.signal }).catch(() => {
         throw closed(endpoint, retries + 1);
       });
+    }
+  }
+
+  private async waitOutRateLimit(endpoint: ReccobeatsEndpoint, retries: number): Promise<void> {
+    const waitMs = this.rateLimitedUntil - Date.now();
+    if (waitMs <= 0) return;
+    this.waitingForRateLimit += 1;
+    try {
+      await delay(waitMs, undefined, { signal: this.closing.signal });
+    } catch {
+      throw closed(endpoint, retries);
+    } finally {
+      this.waitingForRateLimit -= 1;
     }
   }
 

@@ -45,7 +45,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('getMany on %s Redis', (bac
     const mgetsBefore = backend().calls('mget');
     const getsBefore = backend().calls('get');
     const values = await reader.getMany<{ key: string; at: Date }>('track_details', keys);
-    expect(values.slice(1, 200).every((value, index) => value?.key === keys[index + 1] && value.at instanceof Date)).toBe(true);
+    expect(values.slice(1, 200).every((value, index) => value?.key === keys[index + 1] && value?.at instanceof Date)).toBe(true);
     expect(values[0]).toMatchObject({ local: true });
     expect(values.slice(200).every((value) => value === undefined)).toBe(true);
     expect(backend().calls('get')).toBe(getsBefore);

@@ -199,6 +199,20 @@ describe('retries', () => {
     expect(await upstream('track', 'rate_limited')).toBe(1);
   });
 
+  it('holds back every other call of the client until a 429\'s Retry-After has passed', async () => {
+    const reccobeats = client({ maxConcurrency: 4 });
+    simulator.failNext({ status: 429, retryAfter: 1 });
+    const first = reccobeats.getTracks(simulator.catalog.knownSpotifyIds(2));
+    await pollUntil(() => retries.length === 1, 'the client to take in the 429 and plan its retry');
+    const second = reccobeats.getAudioFeatures(simulator.catalog.knownSpotifyIds(3)[2]!);
+    // The second call is waiting for the pause, and nothing but the rate-limited request reached the API.
+    await pollUntil(() => reccobeats.stats().waitingForRateLimit >= 1, 'the second call to wait for the pause');
+    expect(simulator.requests.total).toBe(1);
+    await Promise.all([first, second]);
+    expect(simulator.requests.byStatus).toEqual({ 429: 1, 200: 2 });
+    expect(reccobeats.stats().waitingForRateLimit).toBe(0);
+  });
+
   it('fails at once when a 429 asks for longer than maxRetryAfterMs', async () => {
     const reccobeats = client({ maxRetryAfterMs: 2_000 });
     simulator.failNext({ status: 429, retryAfter: 120 });
@@ -262,7 +276,7 @@ describe('concurrency and sharing', () => {
     await Promise.all(batches.map((ids) => reccobeats.getTracks(ids)));
     expect(simulator.requests.count('track')).toBe(10);
     expect(simulator.requests.maxInFlight).toBe(3);
-    expect(reccobeats.stats()).toEqual({ inFlight: 0, active: 0, queued: 0 });
+    expect(reccobeats.stats()).toEqual({ inFlight: 0, active: 0, queued: 0, waitingForRateLimit: 0 });
   });
 
   it('shares one request between identical concurrent calls, but not between later ones', async () => {
