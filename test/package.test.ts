@@ -15,8 +15,13 @@ function node(args: string[]): string {
   return run.stdout.trim();
 }
 
-const PROBE = `r.createReprise({ env: {}, warmSchedule: false, logger: r.silentLogger })
-  .then(async (x) => { console.log(Object.keys(x).sort().join(',')); await x.close(); })`;
+// The schedule is on, so node-cron loads too; a warm runs through the built code.
+const PROBE = `r.createReprise({ env: {}, logger: r.silentLogger, computeRecommendations: async () => ({ recommendations: [] }) })
+  .then(async (x) => {
+    if (!x.popularMoods.schedule.enabled || (await x.popularMoods.warm({ moods: ['calm'] })).status !== 'succeeded') throw new Error('warm');
+    console.log(Object.keys(x).sort().join(','));
+    await x.close();
+  })`;
 
 describe.skipIf(!built)('the built package', () => {
   it('works from CommonJS', () => {
