@@ -27,7 +27,12 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
 
 const stopTracing = await startTracing(process.env);
 const { startDemo } = await import('./server.js');
-const demo = await startDemo({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });
+const port = Number(process.env.PORT ?? 3000);
+const demo = await startDemo({ port, host: process.env.HOST ?? '127.0.0.1' }).catch((error: NodeJS.ErrnoException) => {
+  const hint = error.code === 'EADDRINUSE' ? ` (port ${port} is taken: set PORT to another one, e.g. PORT=3001 npm start)` : '';
+  console.error(`reprise demo could not start: ${redactRedisUrl(error.message)}${hint}`);
+  process.exit(1);
+});
 const redisUrl = process.env.REDIS_URL?.trim();
 const admin = `${demo.url}/api/agents/system`;
 

@@ -5,6 +5,7 @@
  * becomes ~1.2 s), and `latencyScale` scales them further.
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createReprise, type Reprise } from '../../src/reprise.js';
@@ -111,10 +112,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     res.status(status).json({ error: status === 400 ? message : 'the playlist could not be made; see the server log' });
   });
 
-  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
-    const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve(listening));
-    listening.once('error', reject);
-  });
+  const server = http.createServer(app);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    await reprise.close();
+    await simulator?.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
   return {

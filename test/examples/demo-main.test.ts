@@ -58,6 +58,21 @@ describe('npm start', () => {
     expect(stats.body.cacheType).toBe('memory');
   });
 
+  it('says which port is taken, closes what it opened and exits 1 when it cannot listen', async () => {
+    const taken = await otlpReceiver();
+    const port = new URL(taken.url).port;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts'], {
+      env: { ...process.env, PORT: port, REDIS_URL: '', RECCOBEATS_BASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.push(child);
+    let output = '';
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain(`port ${port} is taken`);
+  });
+
   it('exports traces over OTLP in which reprise spans are children of the request', async () => {
     const collector = await otlpReceiver();
     const demo = await startMain({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '100' });
