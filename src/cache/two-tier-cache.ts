@@ -118,9 +118,10 @@ export class TwoTierCache {
     counters.memoryHits += found.size;
     if (missing.length > 0) {
       counters.memoryMisses += missing.length;
+      const uniqueKeys = found.size + missing.length;
       await this.instrumentation.around('get_many', category, async (span) => {
         await this.readManyFromRedis(counters, missing, found);
-        span?.setAttributes({ 'cache.keys': found.size + missing.length, 'cache.hits': found.size });
+        span?.setAttributes({ 'cache.keys': uniqueKeys, 'cache.hits': found.size });
       });
     }
     return fullKeys.map((fullKey) => found.get(fullKey)) as Array<T | undefined>;
