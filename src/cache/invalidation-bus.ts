@@ -37,6 +37,8 @@ export interface InvalidationBusOptions {
 export class InvalidationBus {
   private readonly options: InvalidationBusOptions;
   private connectedBefore = false;
+  /** Whether the last SUBSCRIBE was confirmed. */
+  private listening = false;
   private received = 0;
   private published = 0;
   /** Settles once the first SUBSCRIBE is confirmed (true) or failed (false); memory-only mode: false at once. */
@@ -54,8 +56,9 @@ export class InvalidationBus {
       if (channel === options.channel) this.receive(text);
     });
     subscriber.on('ready', () => {
-      // A second 'ready' means a gap in which messages may have been lost: listen again, then resync.
-      if (this.connectedBefore) void this.subscribe();
+      // A later 'ready' means a gap in which messages may have been lost, and a first SUBSCRIBE that failed (Redis
+      // was down at start) must be sent again: listen, then resync.
+      if (this.connectedBefore || !this.listening) void this.subscribe();
       this.connectedBefore = true;
     });
     this.subscribed = this.subscribe();
@@ -68,9 +71,11 @@ export class InvalidationBus {
   private async subscribe(): Promise<boolean> {
     try {
       await this.options.subscriber!.subscribe(this.options.channel);
+      this.listening = true;
       this.options.onResync();
       return true;
     } catch (error) {
+      this.listening = false;
       this.options.logger.warn(`could not subscribe to invalidations: ${this.options.gateway.redact((error as Error).message)}`);
       return false;
     }

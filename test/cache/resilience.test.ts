@@ -111,6 +111,18 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     await pollUntil(() => cache.stats().cacheType === 'redis', 'the cache to connect once Redis is up', undefined, 10_000);
     await cache.set('user_profile', 'u3', 'in Redis');
     expect(server().cli('EXISTS', 'res:user_profile:u3')).toBe('1');
+
+    // It also hears the other instances once Redis is there, though its first SUBSCRIBE failed.
+    await pollUntil(async () => (await Promise.race([cache.listening, Promise.resolve('pending')])) !== 'pending', 'the first SUBSCRIBE to settle');
+    const other = await createCache({ redisUrl: server().url, keyPrefix: 'res:', logger: recordingLogger(), env: {} });
+    try {
+      await other.set('user_profile', 'shared', { v: 1 });
+      expect(await cache.get('user_profile', 'shared')).toEqual({ v: 1 });
+      await other.set('user_profile', 'shared', { v: 2 });
+      await pollUntil(async () => (await cache.get<{ v: number }>('user_profile', 'shared'))?.v === 2, 'the late starter to drop its stale copy');
+    } finally {
+      await other.close();
+    }
     expect(unhandled).toEqual([]);
   });
 });
