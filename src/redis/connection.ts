@@ -3,7 +3,6 @@
  * bounded connect time, endless background reconnection. A comma-separated list of nodes means a Redis Cluster.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { redactRedisUrl } from './redact.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -29,25 +28,32 @@ export class RedisUrlError extends Error {
 
 const DEFAULT_PORT = 6379;
 
-/** Parses `redis://[user][:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). */
+/**
+ * Parses `redis://[user][:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster).
+ * Errors never repeat the input: a password may hold any character, so no pattern could be trusted to hide it.
+ */
 export function parseRedisUrl(input: string): ParsedRedisUrl {
-  const redacted = redactRedisUrl(input.trim());
   const parts = input.split(',').map((part) => part.trim()).filter(Boolean);
   if (parts.length === 0) throw new RedisUrlError('redisUrl is empty');
 
   // Nodes after the first may omit the scheme and credentials ("redis://n1:6379,n2:6379"): they inherit the first's.
-  const first = parseOneUrl(parts[0]!, redacted);
+  const first = parseOneUrl(parts[0]!, 1, parts.length);
   const nodes = [first.node];
-  for (const part of parts.slice(1)) {
+  parts.slice(1).forEach((part, index) => {
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(part) ? part : `${first.scheme}//${part}`;
-    const next = parseOneUrl(withScheme, redacted);
-    if (next.scheme !== first.scheme) throw new RedisUrlError(`mixed redis:// and rediss:// nodes in ${redacted}`);
+    const next = parseOneUrl(withScheme, index + 2, parts.length);
+    if (next.scheme !== first.scheme) throw new RedisUrlError('mixed redis:// and rediss:// nodes in redisUrl');
     nodes.push(next.node);
-  }
+  });
   const mode = nodes.length > 1 ? 'cluster' : 'standalone';
   if (mode === 'cluster' && first.db !== 0) {
-    throw new RedisUrlError(`a Redis Cluster has only database 0, got /${first.db} in ${redacted}`);
+    throw new RedisUrlError(`a Redis Cluster has only database 0, got /${first.db} in redisUrl`);
   }
+  // Rebuilt from the parsed parts, so the password cannot survive in it whatever it contains.
+  const credentials = first.username || first.password ? `${first.username}${first.password ? ':***' : ''}@` : '';
+  const redacted = nodes
+    .map((node, index) => `${first.scheme}//${index === 0 ? credentials : ''}${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`)
+    .join(',') + (first.db !== 0 ? `/${first.db}` : '');
   return {
     mode,
     nodes,
@@ -59,21 +65,22 @@ export function parseRedisUrl(input: string): ParsedRedisUrl {
   };
 }
 
-function parseOneUrl(text: string, redactedWhole: string) {
+function parseOneUrl(text: string, position: number, count: number) {
+  const which = count > 1 ? ` (node ${position} of ${count})` : '';
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new RedisUrlError(`not a valid Redis URL: ${redactedWhole}`);
+    throw new RedisUrlError(`redisUrl is not a valid URL${which}: expected redis://[user][:password@]host:port[/db]`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new RedisUrlError(`Redis URLs start with redis:// or rediss://, got ${url.protocol}// in ${redactedWhole}`);
+    throw new RedisUrlError(`Redis URLs start with redis:// or rediss://, got ${url.protocol}//${which}`);
   }
-  if (!url.hostname) throw new RedisUrlError(`no host in ${redactedWhole}`);
+  if (!url.hostname) throw new RedisUrlError(`redisUrl has no host${which}`);
   const port = url.port ? Number(url.port) : DEFAULT_PORT;
   const dbText = url.pathname.replace(/^\//, '');
   const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new RedisUrlError(`database index must be a whole number in ${redactedWhole}`);
+  if (!Number.isInteger(db) || db < 0) throw new RedisUrlError(`the database index in redisUrl must be a whole number${which}`);
   return {
     scheme: url.protocol,
     // URL keeps IPv6 hosts in brackets; sockets want them bare.

@@ -1,7 +1,8 @@
 /** Hides credentials in Redis URLs and in any text that may carry one (error messages, log lines). */
 
-// Any scheme: a mistyped `http://:secret@host` must be hidden as well as a redis:// one.
-const CREDENTIALS_IN_URL = /([a-z][a-z0-9+.-]*:\/\/)([^@/\s,]*)@/gi;
+// Any scheme: a mistyped `http://:secret@host` must be hidden as well as a redis:// one. Greedy up to the last '@'
+// of the word, so a password holding '/' or '@' is hidden whole.
+const CREDENTIALS_IN_URL = /([a-z][a-z0-9+.-]*:\/\/)([^\s,]*)@/gi;
 
 /** `redis://user:secret@host:6379` -> `redis://user:***@host:6379`; works on comma-separated lists too. */
 export function redactRedisUrl(text: string): string {

@@ -24,7 +24,11 @@ describe('parsing redisUrl', () => {
   });
 
   it('rejects bad URLs with errors that never show the password', () => {
-    const attempts = ['http://:topsecret@host:1', 'redis://:topsecret@n1:1/3,n2:2', 'redis://:topsecret@host:1/x', 'rediss://:topsecret@a:1,redis://b:2'];
+    const attempts = [
+      'http://:topsecret@host:1', 'redis://:topsecret@n1:1/3,n2:2', 'redis://:topsecret@host:1/x', 'rediss://:topsecret@a:1,redis://b:2',
+      // Passwords holding the characters a pattern would stop at.
+      'redis://:top/secret@host:1', 'redis://:top secret@host:1/x', 'redis://:top@secret@host:notaport',
+    ];
     for (const url of attempts) {
       let message = '';
       try {
@@ -33,12 +37,22 @@ describe('parsing redisUrl', () => {
         message = (error as Error).message;
       }
       expect(message, url).not.toBe('');
-      expect(message).not.toContain('topsecret');
+      expect(message).not.toMatch(/top.?secret|secret@/);
     }
+  });
+
+  it('never keeps a password in its redacted form, whatever characters it holds', () => {
+    for (const password of ['p@ss', 'p/ss', 'p ss', 'p,ss', 'p%40ss']) {
+      const parsed = parseRedisUrl(`redis://app:${encodeURIComponent(password)}@cache:6380/1`);
+      expect(parsed.password).toBe(password);
+      expect(parsed.redacted).toBe('redis://app:***@cache:6380/1');
+    }
+    expect(parseRedisUrl('redis://:raw@pass@cache:6380').redacted).not.toContain('raw');
   });
 
   it('redacts credentials in any text', () => {
     expect(redactRedisUrl('connect redis://user:hunter2@h:1 and rediss://:x@h2:2 failed')).toBe('connect redis://user:***@h:1 and rediss://:***@h2:2 failed');
+    expect(redactRedisUrl('connect redis://:hun/ter@2@h:1 failed')).toBe('connect redis://:***@h:1 failed');
   });
 });
 
