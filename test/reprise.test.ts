@@ -96,6 +96,7 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
     const before = activeResources();
     await expect(createReprise({ redisUrl: server().url, warmSchedule: 'not a cron', logger: recordingLogger(), env: {} })).rejects.toThrow(/cron/i);
     await expect(createReprise({ redisUrl: server().url, popularMoods: ['?!'], logger: recordingLogger(), env: {} })).rejects.toThrow(/no words/);
+    await expect(createReprise({ redisUrl: server().url, similarityThreshold: 2, logger: recordingLogger(), env: {} })).rejects.toThrow(/similarityThreshold/);
     await expect.poll(() => Object.entries(activeResources()).filter(([kind, count]) => count > (before[kind] ?? 0))).toEqual([]);
   });
 

@@ -76,37 +76,45 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const ttls = resolveTtls(options.ttls ?? {}, env);
   const commandTimeoutMs = positive(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
   const connectTimeoutMs = positive(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
-  const memory = new MemoryTier(options.memory);
   const telemetry = options.telemetry ?? new Telemetry();
 
   const redisUrl = options.redisUrl ?? nonEmpty(env.REDIS_URL);
   if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
   const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
+  const memory = new MemoryTier(options.memory);
   const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs }) : null);
+  const subscriber = client ? duplicateForSubscriber(client) : null;
 
-  const gateway = new RedisGateway({
-    client,
-    owned: !options.redis,
-    commandTimeoutMs,
-    ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
-    logger,
-    secrets: parsed?.password ? [parsed.password] : [],
-    onError: (operation) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation }),
-  });
-  if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
-  else if (!client) logger.info('cache: no Redis configured, memory only');
-
-  const cache = new RepriseCache({
-    keyPrefix,
-    ttls,
-    memory,
-    gateway,
-    subscriber: client ? duplicateForSubscriber(client) : null,
-    logger,
-    telemetry,
-    ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
-  });
-  return { cache, gateway, connectTimeoutMs };
+  try {
+    const gateway = new RedisGateway({
+      client,
+      owned: !options.redis,
+      commandTimeoutMs,
+      ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
+      logger,
+      secrets: parsed?.password ? [parsed.password] : [],
+      onError: (operation) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation }),
+    });
+    const cache = new RepriseCache({
+      keyPrefix,
+      ttls,
+      memory,
+      gateway,
+      subscriber,
+      logger,
+      telemetry,
+      ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
+    });
+    if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
+    else if (!client) logger.info('cache: no Redis configured, memory only');
+    return { cache, gateway, connectTimeoutMs };
+  } catch (error) {
+    // A bad option found after the connections were opened must not leave them (or the purge timer) behind.
+    memory.close();
+    subscriber?.disconnect();
+    if (client && !options.redis) client.disconnect();
+    throw error;
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
