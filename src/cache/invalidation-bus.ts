@@ -39,6 +39,8 @@ export class InvalidationBus {
   private connectedBefore = false;
   /** Whether the last SUBSCRIBE was confirmed. */
   private listening = false;
+  /** The SUBSCRIBE under way, if any: one at a time. */
+  private subscribing: Promise<boolean> | null = null;
   private received = 0;
   private published = 0;
   /** Settles once the first SUBSCRIBE is confirmed (true) or failed (false); memory-only mode: false at once. */
@@ -56,10 +58,11 @@ export class InvalidationBus {
       if (channel === options.channel) this.receive(text);
     });
     subscriber.on('ready', () => {
-      // A later 'ready' means a gap in which messages may have been lost, and a first SUBSCRIBE that failed (Redis
-      // was down at start) must be sent again: listen, then resync.
-      if (this.connectedBefore || !this.listening) void this.subscribe();
+      // A later 'ready' means a gap in which messages may have been lost; and a first SUBSCRIBE that failed (Redis
+      // was down at start) must be sent again. Either way: listen, then resync.
+      const gap = this.connectedBefore;
       this.connectedBefore = true;
+      if (gap || (!this.listening && !this.subscribing)) void this.subscribe();
     });
     this.subscribed = this.subscribe();
   }
@@ -68,17 +71,22 @@ export class InvalidationBus {
    * SUBSCRIBE, then drop the memory tier: whatever was read before this instance was listening may have been
    * overwritten by another instance meanwhile.
    */
-  private async subscribe(): Promise<boolean> {
-    try {
-      await this.options.subscriber!.subscribe(this.options.channel);
-      this.listening = true;
-      this.options.onResync();
-      return true;
-    } catch (error) {
-      this.listening = false;
-      this.options.logger.warn(`could not subscribe to invalidations: ${this.options.gateway.redact((error as Error).message)}`);
-      return false;
-    }
+  private subscribe(): Promise<boolean> {
+    this.subscribing ??= (async () => {
+      try {
+        await this.options.subscriber!.subscribe(this.options.channel);
+        this.listening = true;
+        this.options.onResync();
+        return true;
+      } catch (error) {
+        this.listening = false;
+        this.options.logger.warn(`could not subscribe to invalidations: ${this.options.gateway.redact((error as Error).message)}`);
+        return false;
+      } finally {
+        this.subscribing = null;
+      }
+    })();
+    return this.subscribing;
   }
 
   /** Tells the other instances; a failure is counted by the gateway and never reaches the caller. */

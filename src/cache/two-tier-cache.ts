@@ -18,6 +18,7 @@ import { isCluster, type RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
+import { ChangeLog } from './change-log.js';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -58,6 +59,7 @@ export class TwoTierCache {
   private readonly instrumentation: CacheInstrumentation;
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly changes = new ChangeLog();
   private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
   private coalesced = 0;
   private closed = false;
@@ -78,7 +80,10 @@ export class TwoTierCache {
       instanceId: randomUUID(),
       logger: options.logger,
       onInvalidation: (invalidation) => this.dropFromMemory(invalidation),
-      onResync: () => this.memory.clear(),
+      onResync: () => {
+        this.changes.changedMany();
+        this.memory.clear();
+      },
     });
   }
 
@@ -137,6 +142,7 @@ export class TwoTierCache {
     assertCategory(category);
     const fullKey = this.keyFor(category, key);
     return this.instrumentation.around('delete', category, async () => {
+      this.changes.changed(fullKey);
       const inMemory = this.memory.delete(fullKey);
       const removed = await this.bus.writeAndPublish('delete', (pipeline) => pipeline.unlink(fullKey), { keys: [fullKey] });
       return inMemory || Number(removed) > 0;
@@ -178,6 +184,7 @@ export class TwoTierCache {
   }
 
   private async invalidateNow(category?: CacheCategory): Promise<number> {
+    this.changes.changedMany();
     const prefixes = category ? [categoryPrefix(this.keyPrefix, category)] : CACHE_CATEGORIES.map((c) => categoryPrefix(this.keyPrefix, c));
     const pattern = `${escapeGlob(category ? prefixes[0]! : this.keyPrefix)}*`;
     // A bare prefix may also match another application's keys ("reprise:" vs "reprise:other:"): keep only ours.
@@ -300,6 +307,7 @@ export class TwoTierCache {
 
   protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<void> {
     const encoded = encodeValue(value, Date.now() + ttlMs);
+    this.changes.changed(fullKey);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
     if (!this.gateway.client || memoryOnly) return;
     await this.instrumentation.around('set', category, async (span) => {
@@ -311,12 +319,13 @@ export class TwoTierCache {
   /** The value in Redis, undefined on a miss, or UNANSWERED when Redis failed or was skipped (also counted as a miss). */
   private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
     if (!this.gateway.client) return undefined;
+    const mark = this.changes.mark();
     const text = await this.gateway.run('get', (client) => client.get(fullKey), UNANSWERED);
     if (text === UNANSWERED) {
       counters.redisMisses += 1;
       return UNANSWERED;
     }
-    return this.acceptFromRedis(counters, fullKey, text);
+    return this.acceptFromRedis(counters, fullKey, text, mark);
   }
 
   /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
@@ -330,18 +339,19 @@ export class TwoTierCache {
       group,
       add: (pipeline: ChainableCommander) => pipeline.mget(...group),
     }));
+    const mark = this.changes.mark();
     const { replies } = await runPerNode(this.gateway, 'mget', commands);
     for (const command of commands) {
       const texts = replies.get(command) as Array<string | null> | undefined;
       command.group.forEach((fullKey, index) => {
-        const value = this.acceptFromRedis(counters, fullKey, texts?.[index] ?? null);
+        const value = this.acceptFromRedis(counters, fullKey, texts?.[index] ?? null, mark);
         if (value !== undefined) found.set(fullKey, value);
       });
     }
   }
 
   /** A Redis reply for one key: decoded, counted, and kept in memory for its remaining TTL. Never throws a decode error. */
-  private acceptFromRedis(counters: CategoryCounters, fullKey: string, text: string | null): unknown {
+  private acceptFromRedis(counters: CategoryCounters, fullKey: string, text: string | null, mark: number): unknown {
     if (text === null) {
       counters.redisMisses += 1;
       return undefined;
@@ -359,7 +369,8 @@ export class TwoTierCache {
     counters.redisHits += 1;
     const remainingMs = decoded.expiresAt - Date.now();
     // Clocks of different hosts disagree a little; an entry Redis still holds but our clock calls expired is served, not kept.
-    if (remainingMs > 0) this.memory.set(fullKey, decoded.value, remainingMs, text.length);
+    // A change made since the read started is newer than this answer: serve the answer, but do not keep it.
+    if (remainingMs > 0 && this.changes.unchangedSince(fullKey, mark)) this.memory.set(fullKey, decoded.value, remainingMs, text.length);
     return decoded.value;
   }
 
@@ -372,20 +383,29 @@ export class TwoTierCache {
   ): Promise<T> {
     const counters = this.counters[category];
     counters.memoryMisses += 1;
+    const mark = this.changes.mark();
     const fromRedis = await this.readRedis(counters, fullKey);
     const hit = fromRedis !== undefined && fromRedis !== UNANSWERED;
     span?.setAttribute('cache.hit', hit);
     if (hit) return fromRedis as T;
     const value = await factory();
     if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
+    // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
+    if (!this.changes.unchangedSince(fullKey, mark)) return value;
     // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
     await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis === UNANSWERED });
     return value;
   }
 
   private dropFromMemory(invalidation: Invalidation): void {
-    for (const key of invalidation.keys ?? []) this.memory.delete(key);
-    if (invalidation.prefixes) this.memory.deleteByPrefix(invalidation.prefixes);
+    for (const key of invalidation.keys ?? []) {
+      this.changes.changed(key);
+      this.memory.delete(key);
+    }
+    if (invalidation.prefixes) {
+      this.changes.changedMany();
+      this.memory.deleteByPrefix(invalidation.prefixes);
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { createCache, type RepriseCache } from '../../src/index.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { recordingLogger } from '../harness/logger.js';
-import { hasRedisServer } from '../harness/redis-servers.js';
+import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 
 describe('getMany in memory mode', () => {
   const opened = closeAfterEachTest<RepriseCache>();
@@ -41,6 +41,8 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('getMany on %s Redis', (bac
     const keys = Array.from({ length: 300 }, (_, i) => `track-${i}`);
     for (const key of keys.slice(0, 200)) await writer.set('track_details', key, { key, at: new Date(0) });
     await reader.set('track_details', 'track-0', { key: 'track-0', at: new Date(0), local: true });
+    // Reads overtaken by the writer's announcements are served but not kept: let them all land first.
+    await pollUntil(() => reader.stats().tiers.redis.invalidations.received >= 200, "the writer's announcements to arrive");
 
     const mgetsBefore = backend().calls('mget');
     const getsBefore = backend().calls('get');
