@@ -8,6 +8,7 @@
 import expressDefault from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { CACHE_CATEGORIES, assertCategory, type CacheCategory } from '../src/cache/categories.js';
+import { normalizeMoodPrompt } from '../src/cache/keys.js';
 import type { Logger } from '../src/logger.js';
 import { PROFILE_WINDOW_SAMPLES, type Profiler } from '../src/telemetry/profiler.js';
 import { adminAuth, type AdminAuthOptions } from './admin-auth.js';
@@ -105,6 +106,13 @@ function parseWarmRequest(body: unknown): { moods?: string[]; force?: boolean } 
   if (unknownFields.length > 0) throw new HttpError(400, `unknown fields: ${unknownFields.join(', ')}`, { allowedFields: ['moods', 'force'] });
   if (moods !== undefined && (!Array.isArray(moods) || moods.length === 0 || moods.length > 100 || !moods.every((m) => typeof m === 'string' && m.trim() !== '' && m.length <= 200))) {
     throw new HttpError(400, 'moods must be a list of 1 to 100 non-empty strings of at most 200 characters');
+  }
+  for (const mood of (moods as string[] | undefined) ?? []) {
+    try {
+      normalizeMoodPrompt(mood);
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message);
+    }
   }
   if (force !== undefined && typeof force !== 'boolean') throw new HttpError(400, 'force must be true or false');
   return { ...(moods ? { moods: moods as string[] } : {}), ...(force !== undefined ? { force } : {}) };

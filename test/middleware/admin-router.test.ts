@@ -113,6 +113,9 @@ describe.each(EXPRESS_VERSIONS)('admin routes on $name', ({ express }) => {
     expect(malformed.body.error).toMatch(/malformed JSON/);
     const wrongShape = await request(app).post(`${PREFIX}/cache/warm-popular-moods`).set(auth).send({ moods: 'happy', force: 'yes' });
     expect(wrongShape.status).toBe(400);
+    const wordless = await request(app).post(`${PREFIX}/cache/warm-popular-moods`).set(auth).send({ moods: ['calm', '!!!'] });
+    expect(wordless.status).toBe(400);
+    expect(wordless.body.error).toMatch(/no words/);
     const unknownField = await request(app).post(`${PREFIX}/cache/warm-popular-moods`).set(auth).send({ mood: ['happy'] });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.allowedFields).toEqual(['moods', 'force']);
