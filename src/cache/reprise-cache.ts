@@ -56,8 +56,10 @@ export class RepriseCache extends TwoTierCache {
     const user = checkUserId(userId);
     const mood = normalizeMoodPrompt(moodPrompt);
     const ttlMs = this.ttlMs('workflow_artifacts', {});
+    const failures = this.gateway.failures;
     await this.write('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]), artifacts, ttlMs);
-    await this.rememberPrompt(user, mood, ttlMs);
+    // Redis failing the first step costs one deadline; the rest of the call does not wait on it again.
+    await this.rememberPrompt(user, mood, ttlMs, this.gateway.failures !== failures);
   }
 
   async getWorkflowArtifacts<T = unknown>(query: WorkflowArtifactsQuery): Promise<T | undefined> {
@@ -68,18 +70,24 @@ export class RepriseCache extends TwoTierCache {
   async findWorkflowArtifacts<T = unknown>({ userId, moodPrompt, similar = false }: WorkflowArtifactsQuery): Promise<SimilarArtifacts<T> | undefined> {
     const user = checkUserId(userId);
     const mood = normalizeMoodPrompt(moodPrompt);
+    const failures = this.gateway.failures;
+    // Once Redis has failed this call, its later steps ask memory alone: one deadline per call, not one per step.
+    const redisFailedThisCall = () => this.gateway.failures !== failures;
     const exact = await this.read('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]));
     if (exact !== undefined) return { artifacts: exact as T, moodPrompt: mood, similarity: 1 };
     if (!similar) return undefined;
 
-    const candidates = ((await this.readUncounted(this.recentPromptsKey(user))) as RecentPrompt[] | undefined) ?? [];
+    const recentKey = this.recentPromptsKey(user);
+    const recent = redisFailedThisCall() ? this.memory.get(recentKey) : await this.readUncounted(recentKey);
+    const candidates = (recent as RecentPrompt[] | undefined) ?? [];
     const ranked = candidates
       .filter((candidate) => candidate.moodPrompt !== mood)
       .map((candidate) => ({ moodPrompt: candidate.moodPrompt, similarity: moodSimilarity(mood, candidate.moodPrompt) }))
       .filter((candidate) => candidate.similarity >= this.similarityThreshold)
       .sort((a, b) => b.similarity - a.similarity);
     for (const candidate of ranked) {
-      const artifacts = await this.read('workflow_artifacts', this.keyFor('workflow_artifacts', [user, candidate.moodPrompt]));
+      const key = this.keyFor('workflow_artifacts', [user, candidate.moodPrompt]);
+      const artifacts = redisFailedThisCall() ? this.readMemory('workflow_artifacts', key) : await this.read('workflow_artifacts', key);
       if (artifacts !== undefined) return { artifacts: artifacts as T, ...candidate };
     }
     return undefined;
@@ -111,7 +119,8 @@ export class RepriseCache extends TwoTierCache {
     if (!Array.isArray(artistIds) || artistIds.length === 0 || !artistIds.every((id) => typeof id === 'string' && id !== '')) {
       throw new TypeError('artistIds must be a non-empty array of non-empty strings');
     }
-    const canonical = [...new Set(artistIds)].sort().join('\n');
+    // JSON keeps ids apart whatever they contain ("a\nb" is not "a" + "b").
+    const canonical = JSON.stringify([...new Set(artistIds)].sort());
     const digest = createHash('sha256').update(canonical).digest('base64url');
     return `${categoryPrefix(this.keyPrefix, 'artist_enrichment')}${reservedPart('set')}:${digest}`;
   }
@@ -124,11 +133,12 @@ export class RepriseCache extends TwoTierCache {
    * Keeps the user's latest prompts for `similar` look-ups. Two workers writing at once may drop one prompt
    * from the list; the artifacts themselves are never lost.
    */
-  private async rememberPrompt(userId: string, moodPrompt: string, ttlMs: number): Promise<void> {
+  private async rememberPrompt(userId: string, moodPrompt: string, ttlMs: number, memoryOnly: boolean): Promise<void> {
     const key = this.recentPromptsKey(userId);
-    const previous = ((await this.readUncounted(key)) as RecentPrompt[] | undefined) ?? [];
+    const stored = memoryOnly ? this.memory.get(key) : await this.readUncounted(key);
+    const previous = (stored as RecentPrompt[] | undefined) ?? [];
     const recent = [{ moodPrompt, at: Date.now() }, ...previous.filter((entry) => entry.moodPrompt !== moodPrompt)].slice(0, RECENT_PROMPTS_KEPT);
-    await this.write('workflow_artifacts', key, recent, ttlMs);
+    await this.write('workflow_artifacts', key, recent, ttlMs, { memoryOnly });
   }
 }
 

@@ -299,6 +299,14 @@ export class TwoTierCache {
     });
   }
 
+  /** Memory alone, counted like any read: for the later steps of a call that Redis has just failed. */
+  protected readMemory(category: CacheCategory, fullKey: string): unknown {
+    const value = this.memory.get(fullKey);
+    if (value !== undefined) this.instrumentation.memoryHit('get', category, undefined);
+    else this.counters[category].memoryMisses += 1;
+    return value;
+  }
+
   /** A read of reprise's own bookkeeping (indexes), kept out of the hit/miss figures. */
   protected async readUncounted(fullKey: string): Promise<unknown> {
     const cached = this.memory.get(fullKey);

@@ -69,6 +69,11 @@ export class RedisGateway {
     return this.client !== null && this.client.status === 'ready' && this.breaker.state !== 'open';
   }
 
+  /** Commands that failed or timed out so far: a call that sees this grow knows Redis just failed it. */
+  get failures(): number {
+    return this.errors;
+  }
+
   get backend(): 'redis' | 'memory' {
     return this.available ? 'redis' : 'memory';
   }

@@ -80,6 +80,13 @@ describe.each(backends)('workflow helpers (%s)', (backendName) => {
     await expect(cache.getArtistEnrichment([])).rejects.toThrow(/non-empty/);
   });
 
+  it('keeps artist sets apart whatever characters the ids hold', async () => {
+    const cache = await open();
+    await cache.setArtistEnrichment({ artistIds: ['a', 'b'], enrichmentData: 'two artists' });
+    expect(await cache.getArtistEnrichment(['a\nb'])).toBeUndefined();
+    expect(await cache.getArtistEnrichment(['b', 'a', 'b'])).toBe('two artists');
+  });
+
   it('stores validated seeds per user and mood', async () => {
     const cache = await open();
     await cache.setValidatedSeeds({ userId: 7, moodPrompt: 'Late-night vibes', seeds: [] });

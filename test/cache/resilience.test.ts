@@ -99,6 +99,23 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('lets a workflow helper of several steps wait on a hung Redis once, not once per step', async () => {
+    const cache = await open();
+    await cache.setWorkflowArtifacts({ userId: 'u', moodPrompt: 'rainy sunday coding', artifacts: { seeds: [1] } });
+    server().pause();
+    try {
+      const timeouts = () => cache.stats().tiers.redis.timeouts;
+      const before = timeouts();
+      await cache.setWorkflowArtifacts({ userId: 'u', moodPrompt: 'late night drive', artifacts: { seeds: [2] } });
+      expect(timeouts()).toBe(before + 1);
+      const found = await cache.findWorkflowArtifacts({ userId: 'u', moodPrompt: 'rainy sunday coding music', similar: true });
+      expect(found).toMatchObject({ moodPrompt: 'rainy sunday coding', artifacts: { seeds: [1] } });
+      expect(timeouts()).toBe(before + 2);
+    } finally {
+      server().resume();
+    }
+  });
+
   it('starts in memory mode when Redis is unreachable and moves to Redis when it appears', async () => {
     await server().stop();
     const cache = await open();
