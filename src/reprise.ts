@@ -59,6 +59,10 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       logger,
     });
     opened.push(idRegistry);
+    const stopFollowing = cache.onInvalidate((categories) => {
+      if (categories.includes('id_registry')) idRegistry.forgetLocal();
+    });
+    opened.push({ close: stopFollowing });
     const popularMoods = new PopularMoods({
       cache,
       gateway,

@@ -63,6 +63,22 @@ describe('createReprise options', () => {
     }
   });
 
+  it('clears the ID registry, its copy in memory included, when the id_registry category is invalidated', async () => {
+    const reprise = await createReprise({ warmSchedule: false, logger: recordingLogger(), env: {} });
+    try {
+      await reprise.idRegistry.markValidated('4uLU6hMCjMI75M1A2tKUQC', '0b7b1d2c-3f4e-4a5b-8c6d-7e8f9a0b1c2d');
+      await reprise.idRegistry.markMissing('1A2B3C4D5E6F7G8H9I0J1K');
+      await reprise.cache.invalidate('top_tracks');
+      expect(await reprise.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).not.toBeNull();
+      await reprise.cache.invalidate('id_registry');
+      expect(await reprise.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).toBeNull();
+      expect(await reprise.idRegistry.isKnownMissing('1A2B3C4D5E6F7G8H9I0J1K')).toBe(false);
+      expect(await reprise.idRegistry.stats()).toMatchObject({ validated: 0, missing: 0 });
+    } finally {
+      await reprise.close();
+    }
+  });
+
   it('lets two instances share the host registry without crashing the host', async () => {
     const registry = new Registry();
     const first = await createReprise({ registry, warmSchedule: false, logger: recordingLogger(), env: {} });
@@ -98,6 +114,20 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
     await expect(createReprise({ redisUrl: server().url, popularMoods: ['?!'], logger: recordingLogger(), env: {} })).rejects.toThrow(/no words/);
     await expect(createReprise({ redisUrl: server().url, similarityThreshold: 2, logger: recordingLogger(), env: {} })).rejects.toThrow(/similarityThreshold/);
     await expect.poll(() => Object.entries(activeResources()).filter(([kind, count]) => count > (before[kind] ?? 0))).toEqual([]);
+  });
+
+  it('makes every instance forget its copy of the ID registry when one invalidates it', async () => {
+    const first = await createReprise({ redisUrl: server().url, keyPrefix: 'follow:', warmSchedule: false, logger: recordingLogger(), env: {} });
+    const second = await createReprise({ redisUrl: server().url, keyPrefix: 'follow:', warmSchedule: false, logger: recordingLogger(), env: {} });
+    try {
+      await second.idRegistry.markValidated('4uLU6hMCjMI75M1A2tKUQC', '0b7b1d2c-3f4e-4a5b-8c6d-7e8f9a0b1c2d');
+      expect((await second.idRegistry.stats()).memory.validated).toBe(1);
+      await first.cache.invalidate('id_registry');
+      await expect.poll(async () => (await second.idRegistry.stats()).memory.validated).toBe(0);
+      expect(await second.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).toBeNull();
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
   });
 
   it('never closes an injected client', async () => {

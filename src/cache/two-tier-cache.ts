@@ -60,6 +60,7 @@ export class TwoTierCache {
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly changes = new ChangeLog();
+  private readonly invalidationListeners = new Set<(categories: CacheCategory[]) => void>();
   private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
   private coalesced = 0;
   private closed = false;
@@ -85,6 +86,15 @@ export class TwoTierCache {
         this.memory.clear();
       },
     });
+  }
+
+  /**
+   * Tells `listener` which categories were invalidated, here or on another instance, so that state kept outside the
+   * cache (the ID registry's copy in memory) can follow. Returns the removal.
+   */
+  onInvalidate(listener: (categories: CacheCategory[]) => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
   }
 
   /** Settles true once this instance hears other instances' invalidations (false in memory-only mode or on failure). */
@@ -192,6 +202,7 @@ export class TwoTierCache {
     const report = await unlinkMatching(this.gateway, pattern, ours);
     if (!report.complete) this.logger.warn(`invalidate(${category ?? ''}) could not reach Redis; entries there remain until they expire`);
     const onlyInMemory = this.memory.deleteByPrefix(prefixes).filter((key) => !report.matched.has(key)).length;
+    this.tellInvalidated(prefixes);
     await this.bus.publish({ prefixes });
     return report.removed + onlyInMemory;
   }
@@ -405,6 +416,11 @@ export class TwoTierCache {
     return value;
   }
 
+  private tellInvalidated(prefixes: readonly string[]): void {
+    const categories = CACHE_CATEGORIES.filter((category) => prefixes.includes(categoryPrefix(this.keyPrefix, category)));
+    for (const listener of this.invalidationListeners) listener(categories);
+  }
+
   private dropFromMemory(invalidation: Invalidation): void {
     for (const key of invalidation.keys ?? []) {
       this.changes.changed(key);
@@ -413,6 +429,7 @@ export class TwoTierCache {
     if (invalidation.prefixes) {
       this.changes.changedMany();
       this.memory.deleteByPrefix(invalidation.prefixes);
+      this.tellInvalidated(invalidation.prefixes);
     }
   }
 }

@@ -232,6 +232,14 @@ export class IdRegistry {
     });
   }
 
+  /**
+   * Forgets what this process holds: `cache.invalidate('id_registry')` (here or on another instance) removed the
+   * registry from Redis, and this copy must not answer for it later, when Redis is down.
+   */
+  forgetLocal(): void {
+    this.store.forgetLocal();
+  }
+
   /** The ReccoBeats client reports lookups it did not make (reason: validated_id, known_missing, duplicate, ...). */
   recordApiCallsAvoided(reason: string, count: number): void {
     this.activity.recordApiCallsAvoided(reason, count);

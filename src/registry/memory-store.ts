@@ -36,6 +36,12 @@ export class MemoryRegistryStore {
     });
   }
 
+  /** Forgets everything (dispose keeps the counts right). */
+  clear(): void {
+    this.forward.clear();
+    this.reverse.clear();
+  }
+
   /** The entry, expired or not: the caller decides by its clock. Undefined when absent. */
   getForward(spotifyId: string): ForwardEntry | undefined {
     return this.forward.get(spotifyId);

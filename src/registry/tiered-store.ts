@@ -46,6 +46,12 @@ export class TieredRegistryStore {
     private readonly maxUnsynced: number,
   ) {}
 
+  /** Forgets this process's copy, writes Redis has not taken included: the registry was invalidated. */
+  forgetLocal(): void {
+    this.memory.clear();
+    this.unsynced.clear();
+  }
+
   get unsyncedCount(): number {
     return this.unsynced.size;
   }
