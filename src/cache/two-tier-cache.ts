@@ -114,6 +114,12 @@ export class TwoTierCache {
     return this.read(category, fullKey) as Promise<T | undefined>;
   }
 
+  /** Like get, but not counted as a hit or a miss: for looking at the cache (coverage, housekeeping), not using it. */
+  async peek<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
+    assertCategory(category);
+    return (await this.readUncounted(this.keyFor(category, key))) as T | undefined;
+  }
+
   /**
    * Many entries of one category at once, in the order of `keys` (undefined for a miss). Memory answers what it
    * holds; the rest costs one round trip per Redis node (an MGET per hash slot, the slots of a node in one pipeline).

@@ -107,6 +107,7 @@ export class PopularMoods {
   private readonly state: WarmState;
   private readonly telemetry: Telemetry;
   private readonly logger: Logger;
+  private readonly detachMetrics: () => void;
   private readonly readThrough: ReadThrough;
   private readonly starting = new Set<Promise<unknown>>();
   private warmTask: WarmSchedule | null = null;
@@ -152,6 +153,10 @@ export class PopularMoods {
       logger: this.logger,
     });
     this.telemetry.metrics.popularMoodsConfigured.set(this.moods.length);
+    // Coverage at each scrape: entries expire and get invalidated between warm runs.
+    this.detachMetrics = this.telemetry.metrics.collectInto(this.telemetry.metrics.popularMoodsCached, async (gauge) => {
+      gauge.set((await this.coverage()).cached);
+    });
   }
 
   // ---- schedule ----
@@ -293,9 +298,8 @@ export class PopularMoods {
 
   /** How many configured moods have an entry now; also updates reprise_popular_moods_cached. */
   async coverage(): Promise<MoodCoverage> {
-    const entries = await Promise.all(this.moods.map((mood) => this.store.get(mood)));
+    const entries = await Promise.all(this.moods.map((mood) => this.store.peek(mood)));
     const cached = entries.filter((entry) => entry !== null).length;
-    this.telemetry.metrics.popularMoodsCached.set(cached);
     return { total: this.moods.length, cached, coverage: this.moods.length === 0 ? 0 : cached / this.moods.length };
   }
 
@@ -325,6 +329,7 @@ export class PopularMoods {
   /** Stops the schedule (this instance's task only), then waits for a running warm and read-throughs in flight. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.detachMetrics();
       await this.warmTask?.close();
       await Promise.allSettled([...this.starting]);
       await Promise.allSettled([this.running?.finished, this.readThrough.settled()]);

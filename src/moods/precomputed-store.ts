@@ -17,6 +17,12 @@ export class PrecomputedStore {
     return isEntry(value) ? value : null;
   }
 
+  /** Like get, without counting as a cache read (coverage is bookkeeping, not traffic). */
+  async peek(mood: string): Promise<PrecomputedRecommendations | null> {
+    const value = await this.cache.peek(CATEGORY, mood);
+    return isEntry(value) ? value : null;
+  }
+
   async put(mood: string, computed: ComputedRecommendations): Promise<PrecomputedRecommendations> {
     const { recommendations, moodAnalysis } = checkComputed(computed);
     const ttlMs = this.cache.ttls[CATEGORY] * 1_000;

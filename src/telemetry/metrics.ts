@@ -113,6 +113,7 @@ export class RepriseMetrics {
       name: 'reprise_popular_moods_cached',
       help: 'Popular moods with a precomputed result in the cache.',
       registers,
+      collect: runCollectors,
     }));
     this.popularMoodsConfigured = once('reprise_popular_moods_configured', () => new Gauge({
       name: 'reprise_popular_moods_configured',

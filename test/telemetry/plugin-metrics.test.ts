@@ -53,5 +53,13 @@ describe('plugin metrics', () => {
       expect(labelValues.some((value) => value.includes(forbidden)), forbidden).toBe(false);
     }
     expect(labelValues.some((value) => /^[A-Za-z0-9]{22}$/.test(value))).toBe(false);
+
+    // Coverage is read at each scrape, without counting as cache traffic, and follows an invalidation.
+    const moodReads = (text: string) => ['hit', 'miss'].reduce((sum, result) =>
+      sum + sample(text, 'reprise_cache_requests_total', { category: 'popular_mood_cache', tier: 'memory', result }), 0);
+    await demo.reprise.cache.invalidate('popular_mood_cache');
+    const scraped = (await request(demo.url).get('/metrics')).text;
+    expect(sample(scraped, 'reprise_popular_moods_cached')).toBe(0);
+    expect(moodReads(scraped)).toBe(moodReads(after));
   });
 });
