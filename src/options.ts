@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import type { CacheOptions } from './cache/create-cache.js';
 import type { ReccobeatsOptions } from './reccobeats/options.js';
 import type { ComputeRecommendations } from './moods/types.js';
+import { knownKeys, RepriseOptionsError } from './validate.js';
 
 export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   /** Bearer token for admin routes. [REPRISE_ADMIN_TOKEN] */
@@ -39,28 +40,22 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   express?: typeof import('express');
 }
 
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS: readonly string[] = [
   'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisConnectTimeoutMs', 'circuitBreaker',
   'similarityThreshold', 'logger', 'env', 'adminToken', 'adminAuth', 'computeRecommendations', 'popularMoods',
   'warmSchedule', 'warmTimezone', 'warmConcurrency', 'warmMoodTimeoutMs', 'warmTopRequested', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit', 'express',
-] satisfies Array<keyof RepriseOptions>);
+] satisfies Array<keyof RepriseOptions>;
 
-export class RepriseOptionsError extends TypeError {
-  override name = 'RepriseOptionsError';
-}
+const RECCOBEATS_OPTIONS = [
+  'baseUrl', 'timeoutMs', 'batchSize', 'maxConcurrency', 'maxRetries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs',
+] satisfies Array<keyof ReccobeatsOptions>;
+
+export { RepriseOptionsError };
 
 /** Rejects unknown option names (with a suggestion) and options of the wrong kind. */
 export function validateOptions(options: unknown): RepriseOptions {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new RepriseOptionsError('createReprise takes an options object');
-  }
-  for (const name of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(name)) {
-      const suggestion = [...KNOWN_OPTIONS].find((known) => known.toLowerCase() === name.toLowerCase());
-      throw new RepriseOptionsError(`unknown option ${JSON.stringify(name)}${suggestion ? `; did you mean ${suggestion}?` : ''}`);
-    }
-  }
+  knownKeys(options, KNOWN_OPTIONS, '');
   const o = options as RepriseOptions;
   expectType(o.redisUrl, 'string', 'redisUrl');
   expectType(o.keyPrefix, 'string', 'keyPrefix');
@@ -86,9 +81,7 @@ export function validateOptions(options: unknown): RepriseOptions {
   if (o.express !== undefined && typeof (o.express as { Router?: unknown }).Router !== 'function') {
     throw new RepriseOptionsError('express must be the express module (import express from "express")');
   }
-  if (o.reccobeats !== undefined && (typeof o.reccobeats !== 'object' || o.reccobeats === null)) {
-    throw new RepriseOptionsError('reccobeats must be an object { baseUrl?, timeoutMs?, batchSize?, maxConcurrency?, ... }');
-  }
+  knownKeys(o.reccobeats, RECCOBEATS_OPTIONS, 'reccobeats');
   return o;
 }
 

@@ -23,6 +23,12 @@ describe('createReprise options', () => {
     await expect(createReprise({ registry: {} } as never)).rejects.toThrow(/prom-client Registry/);
     await expect(createReprise({ ttls: { recommendations: -1 }, env: {} })).rejects.toThrow(/ttls.recommendations/);
     await expect(createReprise({ keyPrefix: 'bad prefix*', env: {} })).rejects.toThrow(/keyPrefix/);
+    // Nested options too: a misspelt name or an impossible value is an error, not a silent default.
+    await expect(createReprise({ memory: { maxEntires: 10 } } as never)).rejects.toThrow(/unknown option memory.maxEntires \(allowed/);
+    await expect(createReprise({ circuitBreaker: { failureTreshold: 2 } } as never)).rejects.toThrow(/circuitBreaker.failureTreshold/);
+    await expect(createReprise({ circuitBreaker: { failureThreshold: 0 }, env: {} })).rejects.toThrow(/circuitBreaker.failureThreshold must be a positive whole number/);
+    await expect(createReprise({ circuitBreaker: { openMs: 5_000, maxOpenMs: 1_000 }, env: {} })).rejects.toThrow(/maxOpenMs must be a whole number >= 5000/);
+    await expect(createReprise({ reccobeats: { batchsize: 10 } } as never)).rejects.toThrow(/did you mean reccobeats.batchSize\?/);
   });
 
   it('refuses an invalid cron expression at start, clearly', async () => {

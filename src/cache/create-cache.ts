@@ -12,6 +12,7 @@ import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
 import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { RepriseCache } from './reprise-cache.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { positiveNumber } from '../validate.js';
 
 export interface CacheOptions {
   /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
@@ -74,8 +75,8 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const logger = options.logger ?? consoleLogger;
   const keyPrefix = validateKeyPrefix(options.keyPrefix ?? nonEmpty(env.REPRISE_KEY_PREFIX) ?? DEFAULT_KEY_PREFIX);
   const ttls = resolveTtls(options.ttls ?? {}, env);
-  const commandTimeoutMs = positive(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
-  const connectTimeoutMs = positive(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
+  const commandTimeoutMs = positiveNumber(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
+  const connectTimeoutMs = positiveNumber(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
   const telemetry = options.telemetry ?? new Telemetry();
 
   const redisUrl = options.redisUrl ?? nonEmpty(env.REDIS_URL);
@@ -119,9 +120,4 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
-  return value;
 }

@@ -3,6 +3,7 @@
  * Values are kept as live objects so a hit costs one map lookup; callers treat cached values as read-only.
  */
 import { LRUCache } from 'lru-cache';
+import { knownKeys, wholeNumber } from '../validate.js';
 
 export interface MemoryTierOptions {
   /** Most entries kept (default 1000). */
@@ -25,8 +26,9 @@ export class MemoryTier {
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(options: MemoryTierOptions = {}) {
-    this.maxEntries = positiveInteger(options.maxEntries ?? 1_000, 'memory.maxEntries');
-    this.maxBytes = options.maxBytes === undefined ? undefined : positiveInteger(options.maxBytes, 'memory.maxBytes');
+    knownKeys(options, ['maxEntries', 'maxBytes', 'purgeIntervalMs'], 'memory');
+    this.maxEntries = wholeNumber(options.maxEntries ?? 1_000, 'memory.maxEntries');
+    this.maxBytes = options.maxBytes === undefined ? undefined : wholeNumber(options.maxBytes, 'memory.maxBytes');
     this.lru = new LRUCache<string, Stored>({
       max: this.maxEntries,
       // Without a byte bound, sizes are still tracked (for stats) under a bound that never binds.
@@ -35,7 +37,7 @@ export class MemoryTier {
       updateAgeOnGet: false,
       allowStale: false,
     });
-    this.purgeTimer = setInterval(() => this.lru.purgeStale(), options.purgeIntervalMs ?? 60_000);
+    this.purgeTimer = setInterval(() => this.lru.purgeStale(), wholeNumber(options.purgeIntervalMs ?? 60_000, 'memory.purgeIntervalMs'));
     this.purgeTimer.unref();
   }
 
@@ -86,9 +88,4 @@ export class MemoryTier {
   close(): void {
     clearInterval(this.purgeTimer);
   }
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number, got ${value}`);
-  return value;
 }

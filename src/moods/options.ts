@@ -18,6 +18,7 @@ import {
   WARM_TIMEZONE_ENV,
 } from './defaults.js';
 import type { ComputeRecommendations } from './types.js';
+import { wholeNumber } from '../validate.js';
 
 export interface PopularMoodsOptions {
   /** The cache built by createCache / createCacheParts; entries go to its popular_mood_cache category. */
@@ -100,10 +101,6 @@ export function resolveWarmSettings(options: PopularMoodsOptions): WarmSettings 
   };
 }
 
-function wholeNumber(value: number, name: string, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be a whole number >= ${min}, got ${value}`);
-  return value;
-}
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;

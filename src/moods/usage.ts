@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { DEFAULT_USAGE_HALF_LIFE_MS, DEFAULT_USAGE_MAX_MOODS, MAX_TRACKED_MOOD_LENGTH } from './defaults.js';
+import { positiveNumber, wholeNumber } from '../validate.js';
 
 /** Past this many half-lives since the epoch, scores are scaled down and the epoch reset (2^32 keeps doubles exact enough). */
 const REBASE_AFTER_HALF_LIVES = 32;
@@ -80,8 +81,8 @@ export class MoodUsage {
   private degradedLogged = false;
 
   constructor(options: MoodUsageOptions) {
-    this.halfLifeMs = positive(options.halfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS, 'usageHalfLifeMs');
-    this.maxMoods = positiveInteger(options.maxMoods ?? DEFAULT_USAGE_MAX_MOODS, 'usageMaxMoods');
+    this.halfLifeMs = positiveNumber(options.halfLifeMs ?? DEFAULT_USAGE_HALF_LIFE_MS, 'usageHalfLifeMs');
+    this.maxMoods = wholeNumber(options.maxMoods ?? DEFAULT_USAGE_MAX_MOODS, 'usageMaxMoods');
     this.gateway = options.gateway;
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
@@ -179,14 +180,4 @@ class MemoryCounts {
     }
     if (least !== undefined) this.scores.delete(least);
   }
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
-  return value;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number, got ${value}`);
-  return value;
 }

@@ -3,6 +3,7 @@
  * plus the retry bounds, checked and given their defaults. The option wins over the variable.
  */
 import { MAX_IDS_PER_REQUEST } from './types.js';
+import { wholeNumber } from '../validate.js';
 
 export const DEFAULT_RECCOBEATS_BASE_URL = 'https://api.reccobeats.com';
 
@@ -36,9 +37,9 @@ export function resolveReccobeatsOptions(options: ReccobeatsOptions, env: NodeJS
   const fromEnv = env.RECCOBEATS_BASE_URL?.trim();
   return {
     baseUrl: parseBaseUrl(options.baseUrl ?? (fromEnv ? fromEnv : DEFAULT_RECCOBEATS_BASE_URL)),
-    timeoutMs: whole(options.timeoutMs ?? 15_000, 1, Number.MAX_SAFE_INTEGER, 'reccobeats.timeoutMs'),
-    batchSize: whole(options.batchSize ?? MAX_IDS_PER_REQUEST, 1, MAX_IDS_PER_REQUEST, 'reccobeats.batchSize'),
-    maxConcurrency: whole(options.maxConcurrency ?? 4, 1, 1_000, 'reccobeats.maxConcurrency'),
+    timeoutMs: wholeNumber(options.timeoutMs ?? 15_000, 'reccobeats.timeoutMs'),
+    batchSize: wholeNumber(options.batchSize ?? MAX_IDS_PER_REQUEST, 'reccobeats.batchSize', 1, MAX_IDS_PER_REQUEST),
+    maxConcurrency: wholeNumber(options.maxConcurrency ?? 4, 'reccobeats.maxConcurrency', 1, 1_000),
   };
 }
 
@@ -55,11 +56,4 @@ function parseBaseUrl(text: string): URL {
   if (url.username || url.password) throw new TypeError('reccobeats.baseUrl must not carry credentials');
   if (url.search || url.hash) throw new TypeError('reccobeats.baseUrl must not carry a query or fragment');
   return url;
-}
-
-function whole(value: number, minimum: number, maximum: number, name: string): number {
-  if (!Number.isInteger(value) || value < minimum || value > maximum) {
-    throw new RangeError(`${name} must be a whole number from ${minimum} to ${maximum}, got ${value}`);
-  }
-  return value;
 }

@@ -3,6 +3,7 @@
  * after an exponential backoff with full jitter (a random wait between 0 and the exponential ceiling), so many
  * workers that failed together do not retry together. A 429 waits what its Retry-After says, within a bound.
  */
+import { wholeNumber } from '../validate.js';
 
 export interface RetryPolicyOptions {
   /** Retries after the first attempt (default 3). */
@@ -34,10 +35,10 @@ export class RetryPolicy {
   private readonly random: () => number;
 
   constructor(options: RetryPolicyOptions = {}) {
-    this.maxRetries = wholeAtLeast(options.maxRetries ?? 3, 0, 'maxRetries');
-    this.baseDelayMs = wholeAtLeast(options.baseDelayMs ?? 250, 0, 'retryBaseDelayMs');
-    this.maxDelayMs = wholeAtLeast(options.maxDelayMs ?? 8_000, this.baseDelayMs, 'retryMaxDelayMs');
-    this.maxRetryAfterMs = wholeAtLeast(options.maxRetryAfterMs ?? 30_000, 0, 'maxRetryAfterMs');
+    this.maxRetries = wholeNumber(options.maxRetries ?? 3, 'maxRetries', 0);
+    this.baseDelayMs = wholeNumber(options.baseDelayMs ?? 250, 'retryBaseDelayMs', 0);
+    this.maxDelayMs = wholeNumber(options.maxDelayMs ?? 8_000, 'retryMaxDelayMs', this.baseDelayMs);
+    this.maxRetryAfterMs = wholeNumber(options.maxRetryAfterMs ?? 30_000, 'maxRetryAfterMs', 0);
     this.random = options.random ?? Math.random;
   }
 
@@ -83,11 +84,4 @@ export function parseRetryAfter(header: string | null | undefined, now: number =
   const at = Date.parse(value);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - now);
-}
-
-function wholeAtLeast(value: number, minimum: number, name: string): number {
-  if (!Number.isInteger(value) || value < minimum) {
-    throw new RangeError(`${name} must be a whole number >= ${minimum}, got ${value}`);
-  }
-  return value;
 }

@@ -2,6 +2,8 @@
  * Opens after consecutive failures so a dead or hung Redis costs nothing for a while, then lets one probe through
  * (half-open). Each failed probe doubles the pause, up to a ceiling; a success closes the circuit.
  */
+import { knownKeys, wholeNumber } from '../validate.js';
+
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 export interface CircuitBreakerOptions {
@@ -26,9 +28,10 @@ export class CircuitBreaker {
   private current: BreakerState = 'closed';
 
   constructor(options: CircuitBreakerOptions = {}) {
-    this.failureThreshold = options.failureThreshold ?? 3;
-    this.openMs = options.openMs ?? 1_000;
-    this.maxOpenMs = options.maxOpenMs ?? 30_000;
+    knownKeys(options, ['failureThreshold', 'openMs', 'maxOpenMs', 'now'], 'circuitBreaker');
+    this.failureThreshold = wholeNumber(options.failureThreshold ?? 3, 'circuitBreaker.failureThreshold');
+    this.openMs = wholeNumber(options.openMs ?? 1_000, 'circuitBreaker.openMs');
+    this.maxOpenMs = wholeNumber(options.maxOpenMs ?? 30_000, 'circuitBreaker.maxOpenMs', this.openMs);
     this.now = options.now ?? Date.now;
     this.currentOpenMs = this.openMs;
   }

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from './gateway.js';
 import { LuaScript } from './lua-script.js';
+import { wholeNumber } from '../validate.js';
 
 const RENEW = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -89,8 +90,8 @@ export class LeaseLock {
 
   constructor(options: LeaseLockOptions) {
     this.key = options.key;
-    this.leaseMs = positiveInteger(options.leaseMs, 'leaseMs');
-    this.renewEveryMs = positiveInteger(options.renewEveryMs ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'renewEveryMs');
+    this.leaseMs = wholeNumber(options.leaseMs, 'leaseMs');
+    this.renewEveryMs = wholeNumber(options.renewEveryMs ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'renewEveryMs');
     if (this.renewEveryMs >= this.leaseMs) throw new RangeError('renewEveryMs must be shorter than leaseMs');
     this.gateway = options.gateway;
     this.logger = options.logger;
@@ -229,9 +230,4 @@ interface HeldLease {
   renewing: boolean;
   timer: NodeJS.Timeout;
   released: boolean;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive whole number of milliseconds, got ${value}`);
-  return value;
 }

@@ -26,6 +26,7 @@ import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
 import { RedisRegistryStore } from './redis-store.js';
 import { sweepRedisStore } from './sweeper.js';
 import { TieredRegistryStore } from './tiered-store.js';
+import { wholeNumber } from '../validate.js';
 
 export { BULK_CHUNK_IDS } from './tiered-store.js';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -104,7 +105,7 @@ export class IdRegistry {
     this.telemetry = options.telemetry ?? new Telemetry();
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
-    const memoryMaxEntries = wholePositive(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries');
+    const memoryMaxEntries = wholeNumber(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries');
     this.store = new TieredRegistryStore(
       new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix)),
       new MemoryRegistryStore(memoryMaxEntries),
@@ -434,10 +435,6 @@ function iterate<T>(input: Iterable<T>, name: string): Iterable<T> {
   return input;
 }
 
-function wholePositive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${name} must be a whole number > 0, got ${value}`);
-  return value;
-}
 
 function sum<K extends string>(rows: Record<K, number>[], key: K): number {
   return rows.reduce((total, row) => total + row[key], 0);

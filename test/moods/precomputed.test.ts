@@ -109,7 +109,7 @@ describe('popular mood configuration', () => {
     }
     await expect(openInstance(null, 'config:', { moods: [] })).rejects.toThrow(/popularMoods must be a non-empty array/);
     await expect(openInstance(null, 'config:', { moods: ['ok', '...'] })).rejects.toThrow(/has no words/);
-    await expect(openInstance(null, 'config:', { warmConcurrency: 0 })).rejects.toThrow(/warmConcurrency must be a whole number >= 1/);
+    await expect(openInstance(null, 'config:', { warmConcurrency: 0 })).rejects.toThrow(/warmConcurrency must be a positive whole number/);
     await expect(openInstance(null, 'config:', { computeRecommendations: 'nope' as never })).rejects.toThrow(/computeRecommendations must be a function/);
   });
 });
