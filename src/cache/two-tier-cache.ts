@@ -23,6 +23,11 @@ import { ChangeLog } from './change-log.js';
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
   ttlSeconds?: number;
+  /**
+   * A mark from `changeMark()` taken before the value was computed: when the key was set, deleted or invalidated
+   * since (here or, as announced, on another instance), that change is newer and this write is skipped.
+   */
+  unlessChangedSince?: number;
 }
 
 export interface TwoTierCacheOptions {
@@ -148,9 +153,18 @@ export class TwoTierCache {
     return fullKeys.map((fullKey) => found.get(fullKey)) as Array<T | undefined>;
   }
 
-  async set(category: CacheCategory, key: CacheKey, value: unknown, options: SetOptions = {}): Promise<void> {
+  /** Stores the value in both tiers; false when skipped by `unlessChangedSince`. */
+  async set(category: CacheCategory, key: CacheKey, value: unknown, options: SetOptions = {}): Promise<boolean> {
     assertCategory(category);
-    await this.write(category, this.keyFor(category, key), value, this.ttlMs(category, options));
+    const fullKey = this.keyFor(category, key);
+    if (options.unlessChangedSince !== undefined && !this.changes.unchangedSince(fullKey, options.unlessChangedSince)) return false;
+    await this.write(category, fullKey, value, this.ttlMs(category, options));
+    return true;
+  }
+
+  /** The present moment of this instance's change log, for `set(..., { unlessChangedSince })`. */
+  changeMark(): number {
+    return this.changes.mark();
   }
 
   /** Removes the entry from both tiers and from every other instance's memory; true when it existed. */

@@ -23,7 +23,16 @@ export class PrecomputedStore {
     return isEntry(value) ? value : null;
   }
 
-  async put(mood: string, computed: ComputedRecommendations): Promise<PrecomputedRecommendations> {
+  /** The moment to pass to put() by a computation about to start. */
+  changeMark(): number {
+    return this.cache.changeMark();
+  }
+
+  /**
+   * Stores the entry and returns it. With `since`, an entry the mood was invalidated (or stored) after is not
+   * stored: that change is newer than what was computed.
+   */
+  async put(mood: string, computed: ComputedRecommendations, since?: number): Promise<PrecomputedRecommendations> {
     const { recommendations, moodAnalysis } = checkComputed(computed);
     const ttlMs = this.cache.ttls[CATEGORY] * 1_000;
     const computedAt = new Date();
@@ -33,7 +42,7 @@ export class PrecomputedStore {
       computedAt,
       expiresAt: new Date(computedAt.getTime() + ttlMs),
     };
-    await this.cache.set(CATEGORY, mood, entry);
+    await this.cache.set(CATEGORY, mood, entry, since === undefined ? {} : { unlessChangedSince: since });
     return entry;
   }
 

@@ -54,8 +54,9 @@ export class ReadThrough {
     }
     // Nothing aborts a read-through: it serves a live request, which decides how long to wait.
     const signal = new AbortController().signal;
+    const since = store.changeMark();
     const computed = checkComputed(await telemetry.profiler.time('popular_moods.compute', () => compute(mood, { signal, reason: 'read-through' })));
-    if (await this.options.worthStoring(mood)) return { ...withoutExpiry(await store.put(mood, computed)), source: 'computed' };
+    if (await this.options.worthStoring(mood)) return { ...withoutExpiry(await store.put(mood, computed, since)), source: 'computed' };
     return { recommendations: computed.recommendations, moodAnalysis: computed.moodAnalysis ?? null, computedAt: new Date(), source: 'computed' };
   }
 }

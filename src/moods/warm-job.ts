@@ -132,8 +132,9 @@ export class WarmJob {
       if (entry && PrecomputedStore.isFresh(entry)) return { mood, outcome: 'fresh' };
     }
     try {
+      const since = store.changeMark();
       const computed = await this.computeWithTimeout(mood);
-      await store.put(mood, computed);
+      await store.put(mood, computed, since);
       return { mood, outcome: 'computed' };
     } catch (error) {
       const outcome: MoodOutcome = error instanceof MoodTimeoutError ? 'timeout' : 'failed';

@@ -42,7 +42,8 @@ export async function openInstance(redisUrl: string | null, keyPrefix: string, o
     env: {},
     ...cacheOptions,
   });
-  if (redisUrl && waitForRedis && !(await gateway.waitUntilReady(10_000))) {
+  // As createReprise does: connected, and listening to the other instances (the first confirmation drops memory).
+  if (redisUrl && waitForRedis && !(await gateway.waitUntilReady(10_000) && (await cache.listening))) {
     await cache.close();
     throw new Error(`no Redis at ${redisUrl}`);
   }

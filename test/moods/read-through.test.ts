@@ -42,6 +42,17 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(sample(metrics, 'reprise_upstream_calls_avoided_total', { reason: 'precomputed' })).toBe(1);
     });
 
+    it('answers but does not store a computation its mood was invalidated during', async () => {
+      const workflow = controlledCompute();
+      const instance = await open({ computeRecommendations: workflow.compute });
+      const caller = instance.moods.getOrCompute('calm');
+      await pollUntil(() => workflow.calls.length === 1, 'the computation to start');
+      await instance.moods.invalidateMood('calm');
+      workflow.answer('calm');
+      expect(await caller).toMatchObject({ ...resultFor('calm'), source: 'computed' });
+      expect(await instance.moods.getPrecomputedRecommendations('calm')).toBeNull();
+    });
+
     it('serves what a warm run (or another worker) stored without computing, and recomputes an entry about to expire', async () => {
       const workflow = countingCompute();
       const writer = await open({ computeRecommendations: workflow.compute });
