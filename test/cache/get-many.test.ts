@@ -29,7 +29,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('getMany on %s Redis', (bac
   let prefixes = 0;
 
   async function open(prefix: string, options: Parameters<typeof createCache>[0] = {}) {
-    const cache = await createCache({ redisUrl: backend().url, keyPrefix: prefix, env: {}, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, ...options });
+    const cache = await createCache({ redisUrl: backend().url, keyPrefix: prefix, env: {}, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000, ...options });
     opened.push(cache);
     return cache;
   }

@@ -36,6 +36,7 @@ describe.each(backends)('workflow helpers (%s)', (backendName) => {
       keyPrefix: `wf${++prefixCounter}:`,
       logger: recordingLogger(),
       redisCommandTimeoutMs: 2_000,
+      redisConnectTimeoutMs: 15_000,
     });
     return cache;
   }

@@ -15,7 +15,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
    * these tests are about behaviour, and a busy 2-core machine must not push a write into memory-only mode.
    */
   async function open(options: Parameters<typeof createCache>[0] = {}, prefix = `t${++prefixCounter}:`): Promise<RepriseCache> {
-    const cache = await createCache({ redisUrl: backend().url, keyPrefix: prefix, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, ...options });
+    const cache = await createCache({ redisUrl: backend().url, keyPrefix: prefix, logger: recordingLogger(), redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000, ...options });
     opened.push(cache);
     return cache;
   }

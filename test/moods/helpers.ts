@@ -38,6 +38,7 @@ export async function openInstance(redisUrl: string | null, keyPrefix: string, o
     logger,
     // Behaviour tests: a busy 2-core machine must not push a command into memory-only mode.
     redisCommandTimeoutMs: 2_000,
+    redisConnectTimeoutMs: 15_000,
     telemetry,
     env: {},
     ...cacheOptions,

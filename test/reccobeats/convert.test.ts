@@ -56,7 +56,7 @@ describe.each(backends)('Spotify -> ReccoBeats conversion (%s registry)', (backe
     const keyPrefix = `rb${++prefixCounter}:`;
     let gateway: RedisGateway;
     if (backend) {
-      const parts = createCacheParts({ redisUrl: backend.url, env: {}, keyPrefix, logger, redisCommandTimeoutMs: 2_000 });
+      const parts = createCacheParts({ redisUrl: backend.url, env: {}, keyPrefix, logger, redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000 });
       expect(await parts.gateway.waitUntilReady(10_000)).toBe(true);
       gateway = parts.gateway;
       closeStore = () => parts.cache.close();
