@@ -63,6 +63,11 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       if (categories.includes('id_registry')) idRegistry.forgetLocal();
     });
     opened.push({ close: stopFollowing });
+    const stopCounting = cache.countEntriesWith('id_registry', async () => {
+      const { validated, missing } = await idRegistry.stats();
+      return validated + missing;
+    });
+    opened.push({ close: stopCounting });
     const popularMoods = new PopularMoods({
       cache,
       gateway,

@@ -76,7 +76,7 @@ describe('createReprise options', () => {
       await reprise.idRegistry.markMissing('1A2B3C4D5E6F7G8H9I0J1K');
       await reprise.cache.invalidate('top_tracks');
       expect(await reprise.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).not.toBeNull();
-      await reprise.cache.invalidate('id_registry');
+      expect(await reprise.cache.invalidate('id_registry')).toBe(2); // entries, not keys
       expect(await reprise.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).toBeNull();
       expect(await reprise.idRegistry.isKnownMissing('1A2B3C4D5E6F7G8H9I0J1K')).toBe(false);
       expect(await reprise.idRegistry.stats()).toMatchObject({ validated: 0, missing: 0 });
@@ -128,7 +128,10 @@ describe.skipIf(!hasRedisServer)('createReprise with Redis', () => {
     try {
       await second.idRegistry.markValidated('4uLU6hMCjMI75M1A2tKUQC', '0b7b1d2c-3f4e-4a5b-8c6d-7e8f9a0b1c2d');
       expect((await second.idRegistry.stats()).memory.validated).toBe(1);
-      await first.cache.invalidate('id_registry');
+      await second.idRegistry.markMissing('1A2B3C4D5E6F7G8H9I0J1K');
+      await first.cache.set('top_tracks', 'u', [1]);
+      // Entries, not the hashes that hold them: two registry entries and one cache key.
+      expect(await first.cache.invalidate()).toBe(3);
       await expect.poll(async () => (await second.idRegistry.stats()).memory.validated).toBe(0);
       expect(await second.idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).toBeNull();
     } finally {

@@ -66,6 +66,7 @@ export class TwoTierCache {
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly changes = new ChangeLog();
   private readonly invalidationListeners = new Set<(categories: CacheCategory[]) => void>();
+  private readonly entryCounters = new Map<CacheCategory, () => Promise<number>>();
   private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
   private coalesced = 0;
   private closed = false;
@@ -100,6 +101,16 @@ export class TwoTierCache {
   onInvalidate(listener: (categories: CacheCategory[]) => void): () => void {
     this.invalidationListeners.add(listener);
     return () => this.invalidationListeners.delete(listener);
+  }
+
+  /**
+   * How to count the entries of a category that does not keep one key per entry (the ID registry packs many into
+   * each hash): invalidate() then reports entries removed for it, not keys. Returns the removal.
+   */
+  countEntriesWith(category: CacheCategory, count: () => Promise<number>): () => void {
+    assertCategory(category);
+    this.entryCounters.set(category, count);
+    return () => this.entryCounters.delete(category);
   }
 
   /** Settles true once this instance hears other instances' invalidations (false in memory-only mode or on failure). */
@@ -219,12 +230,17 @@ export class TwoTierCache {
     const pattern = `${escapeGlob(category ? prefixes[0]! : this.keyPrefix)}*`;
     // A bare prefix may also match another application's keys ("reprise:" vs "reprise:other:"): keep only ours.
     const ours = (key: string) => prefixes.some((prefix) => key.startsWith(prefix));
+    // Categories counted by entries rather than keys: count them before they go, and leave their keys out below.
+    const counted = [...this.entryCounters].filter(([counted]) => category === undefined || counted === category);
+    const entries = (await Promise.all(counted.map(([, count]) => count().catch(() => 0)))).reduce((sum, n) => sum + n, 0);
+    const countedPrefixes = counted.map(([counted]) => categoryPrefix(this.keyPrefix, counted));
     const report = await unlinkMatching(this.gateway, pattern, ours);
+    const countedKeys = [...report.matched].filter((key) => countedPrefixes.some((prefix) => key.startsWith(prefix))).length;
     if (!report.complete) this.logger.warn(`invalidate(${category ?? ''}) could not reach Redis; entries there remain until they expire`);
     const onlyInMemory = this.memory.deleteByPrefix(prefixes).filter((key) => !report.matched.has(key)).length;
     this.tellInvalidated(prefixes);
     await this.bus.publish({ prefixes });
-    return report.removed + onlyInMemory;
+    return Math.max(0, report.removed - countedKeys) + onlyInMemory + entries;
   }
 
   stats() {
