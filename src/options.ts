@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { CacheOptions } from './cache/create-cache.js';
 import type { ReccobeatsOptions } from './reccobeats/options.js';
 import type { ComputeRecommendations } from './moods/types.js';
-import { knownKeys, RepriseOptionsError } from './validate.js';
+import { fromEnv, knownKeys, RepriseOptionsError } from './validate.js';
 
 export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   /** Bearer token for admin routes. [REPRISE_ADMIN_TOKEN] */
@@ -50,7 +50,7 @@ const RECCOBEATS_OPTIONS = [
   'baseUrl', 'timeoutMs', 'batchSize', 'maxConcurrency', 'maxRetries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs',
 ] satisfies Array<keyof ReccobeatsOptions>;
 
-export { RepriseOptionsError };
+export { fromEnv, RepriseOptionsError };
 
 /** Rejects unknown option names (with a suggestion) and options of the wrong kind. */
 export function validateOptions(options: unknown): RepriseOptions {
@@ -87,10 +87,4 @@ export function validateOptions(options: unknown): RepriseOptions {
 
 function expectType(value: unknown, type: 'string' | 'function', name: string): void {
   if (value !== undefined && typeof value !== type) throw new RepriseOptionsError(`${name} must be a ${type}, got ${typeof value}`);
-}
-
-/** An environment variable, or undefined when unset or blank. */
-export function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

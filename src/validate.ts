@@ -41,3 +41,9 @@ export function knownKeys(value: unknown, allowed: readonly string[], name: stri
     throw new RepriseOptionsError(`unknown option ${label(key)}${hint}${name ? ` (allowed: ${allowed.join(', ')})` : ''}`);
   }
 }
+
+/** An environment variable, trimmed; undefined when unset or blank (an option always wins over it). */
+export function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}

@@ -12,6 +12,7 @@ import { createReprise, type Reprise } from '../../src/reprise.js';
 import { startReccobeatsSimulator, type ReccobeatsSimulator } from '../../src/reccobeats/simulator/server.js';
 import { silentLogger, consoleLogger, type Logger } from '../../src/logger.js';
 import { redactRedisUrl } from '../../src/redis/redact.js';
+import { fromEnv } from '../../src/validate.js';
 import { PlaylistWorkflow } from './workflow.js';
 
 export interface DemoOptions {
@@ -52,13 +53,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const env = options.env ?? process.env;
   const scale = options.latencyScale ?? 1;
   const logger: Logger = options.quiet ? silentLogger : consoleLogger;
-  const adminToken = options.adminToken ?? nonEmpty(env.REPRISE_ADMIN_TOKEN) ?? randomBytes(18).toString('base64url');
-  const reccobeatsBaseUrl = options.reccobeatsBaseUrl ?? nonEmpty(env.RECCOBEATS_BASE_URL);
+  const adminToken = options.adminToken ?? fromEnv(env, 'REPRISE_ADMIN_TOKEN') ?? randomBytes(18).toString('base64url');
+  const reccobeatsBaseUrl = options.reccobeatsBaseUrl ?? fromEnv(env, 'RECCOBEATS_BASE_URL');
   const simulator = reccobeatsBaseUrl ? null : await startReccobeatsSimulator({ latency: SCALED_LATENCIES.reccobeatsMs * scale, logger: silentLogger });
 
   let workflow: PlaylistWorkflow | undefined;
   const reprise = await createReprise({
-    ...(options.redisUrl ?? nonEmpty(env.REDIS_URL) ? { redisUrl: options.redisUrl ?? nonEmpty(env.REDIS_URL) } : {}),
+    // REDIS_URL is read by reprise itself from `env`.
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
     adminToken,
     reccobeats: { baseUrl: reccobeatsBaseUrl ?? simulator!.url },
@@ -140,8 +142,4 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       await simulator?.close();
     },
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

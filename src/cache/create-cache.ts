@@ -12,7 +12,7 @@ import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
 import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { RepriseCache } from './reprise-cache.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { positiveNumber } from '../validate.js';
+import { fromEnv, positiveNumber } from '../validate.js';
 
 export interface CacheOptions {
   /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
@@ -73,13 +73,13 @@ export async function waitForRedis({ cache, gateway, connectTimeoutMs }: CachePa
 export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
-  const keyPrefix = validateKeyPrefix(options.keyPrefix ?? nonEmpty(env.REPRISE_KEY_PREFIX) ?? DEFAULT_KEY_PREFIX);
+  const keyPrefix = validateKeyPrefix(options.keyPrefix ?? fromEnv(env, 'REPRISE_KEY_PREFIX') ?? DEFAULT_KEY_PREFIX);
   const ttls = resolveTtls(options.ttls ?? {}, env);
   const commandTimeoutMs = positiveNumber(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
   const connectTimeoutMs = positiveNumber(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
   const telemetry = options.telemetry ?? new Telemetry();
 
-  const redisUrl = options.redisUrl ?? nonEmpty(env.REDIS_URL);
+  const redisUrl = options.redisUrl ?? fromEnv(env, 'REDIS_URL');
   if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
   const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
   const memory = new MemoryTier(options.memory);
@@ -116,8 +116,4 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
     if (client && !options.redis) client.disconnect();
     throw error;
   }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
 }

@@ -18,7 +18,7 @@ import {
   WARM_TIMEZONE_ENV,
 } from './defaults.js';
 import type { ComputeRecommendations } from './types.js';
-import { wholeNumber } from '../validate.js';
+import { fromEnv, wholeNumber } from '../validate.js';
 
 export interface PopularMoodsOptions {
   /** The cache built by createCache / createCacheParts; entries go to its popular_mood_cache category. */
@@ -63,10 +63,9 @@ export interface ResolvedSchedule {
 
 export function resolveSchedule(options: Pick<PopularMoodsOptions, 'warmSchedule' | 'warmTimezone' | 'env'>): ResolvedSchedule {
   const env = options.env ?? process.env;
-  const fromEnv = nonEmpty(env[WARM_SCHEDULE_ENV]);
-  const chosen = options.warmSchedule ?? fromEnv ?? DEFAULT_WARM_SCHEDULE;
+  const chosen = options.warmSchedule ?? fromEnv(env, WARM_SCHEDULE_ENV) ?? DEFAULT_WARM_SCHEDULE;
   const disabled = chosen === false || (typeof chosen === 'string' && chosen.trim().toLowerCase() === 'false');
-  const timezone = options.warmTimezone ?? nonEmpty(env[WARM_TIMEZONE_ENV]);
+  const timezone = options.warmTimezone ?? fromEnv(env, WARM_TIMEZONE_ENV);
   return { expression: disabled ? null : (chosen as string), timezone };
 }
 
@@ -99,9 +98,4 @@ export function resolveWarmSettings(options: PopularMoodsOptions): WarmSettings 
     leaseMs: wholeNumber(options.warmLeaseMs ?? DEFAULT_WARM_LEASE_MS, 'warmLeaseMs', 3),
     topRequested: wholeNumber(options.warmTopRequested ?? 0, 'warmTopRequested', 0),
   };
-}
-
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
 }

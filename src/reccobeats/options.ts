@@ -3,7 +3,7 @@
  * plus the retry bounds, checked and given their defaults. The option wins over the variable.
  */
 import { MAX_IDS_PER_REQUEST } from './types.js';
-import { wholeNumber } from '../validate.js';
+import { fromEnv, wholeNumber } from '../validate.js';
 
 export const DEFAULT_RECCOBEATS_BASE_URL = 'https://api.reccobeats.com';
 
@@ -34,9 +34,8 @@ export interface ResolvedReccobeatsOptions {
 }
 
 export function resolveReccobeatsOptions(options: ReccobeatsOptions, env: NodeJS.ProcessEnv = process.env): ResolvedReccobeatsOptions {
-  const fromEnv = env.RECCOBEATS_BASE_URL?.trim();
   return {
-    baseUrl: parseBaseUrl(options.baseUrl ?? (fromEnv ? fromEnv : DEFAULT_RECCOBEATS_BASE_URL)),
+    baseUrl: parseBaseUrl(options.baseUrl ?? fromEnv(env, 'RECCOBEATS_BASE_URL') ?? DEFAULT_RECCOBEATS_BASE_URL),
     timeoutMs: wholeNumber(options.timeoutMs ?? 15_000, 'reccobeats.timeoutMs'),
     batchSize: wholeNumber(options.batchSize ?? MAX_IDS_PER_REQUEST, 'reccobeats.batchSize', 1, MAX_IDS_PER_REQUEST),
     maxConcurrency: wholeNumber(options.maxConcurrency ?? 4, 'reccobeats.maxConcurrency', 1, 1_000),
