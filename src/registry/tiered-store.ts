@@ -137,41 +137,39 @@ export class TieredRegistryStore {
     return null;
   }
 
-  private async pushValidated(writes: ValidatedWrite[], now: number): Promise<number> {
-    if (!this.redis.configured || writes.length === 0) return 0;
-    let roundTrips = 0;
-    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) {
-      const chunk = writes.slice(start, start + BULK_CHUNK_IDS);
+  private pushValidated(writes: ValidatedWrite[], now: number): Promise<number> {
+    return this.inChunks(writes, async (chunk) => {
       const items: WriteItem[] = chunk.flatMap(({ spotifyId, reccobeatsId, expiresAtMs }) => [
         { op: 'v' as const, field: packSpotifyId(spotifyId), value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) },
         { op: 'r' as const, field: packReccobeatsId(reccobeatsId), value: encodeReverse({ spotifyId, expiresAtMs }) },
       ]);
       const report = await this.redis.write(items, relativeSeconds(now));
-      roundTrips += report.roundTrips;
       chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[2 * index]! && report.written[2 * index + 1]!));
       // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
       const stale: UnlinkItem[] = report.replaced.map(({ item, oldPartner }) => {
         const written = items[item]!;
         return { space: written.op === 'v' ? 'r' : 's', field: oldPartner, partner: written.field };
       });
-      if (stale.length > 0) {
-        await this.redis.unlink(stale);
-        roundTrips += 1;
-      }
-    }
-    return roundTrips;
+      if (stale.length === 0) return report.roundTrips;
+      await this.redis.unlink(stale);
+      return report.roundTrips + 1;
+    });
   }
 
-  private async pushMissing(writes: MissingWrite[], now: number): Promise<number> {
-    if (!this.redis.configured || writes.length === 0) return 0;
-    let roundTrips = 0;
-    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) {
-      const chunk = writes.slice(start, start + BULK_CHUNK_IDS);
+  private pushMissing(writes: MissingWrite[], now: number): Promise<number> {
+    return this.inChunks(writes, async (chunk) => {
       const items: WriteItem[] = chunk.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) }));
       const report = await this.redis.write(items, relativeSeconds(now));
-      roundTrips += report.roundTrips;
       chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[index]!));
-    }
+      return report.roundTrips;
+    });
+  }
+
+  /** Sends writes to Redis at most BULK_CHUNK_IDS at a time; returns the round trips spent. */
+  private async inChunks<W>(writes: W[], push: (chunk: W[]) => Promise<number>): Promise<number> {
+    if (!this.redis.configured || writes.length === 0) return 0;
+    let roundTrips = 0;
+    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) roundTrips += await push(writes.slice(start, start + BULK_CHUNK_IDS));
     return roundTrips;
   }
 
