@@ -1,7 +1,7 @@
 /**
  * The admin routes of SPEC through a real host app: reprise.router mounted under a prefix next to the host's own
- * routes, on Express 5 and Express 4, with the real engine behind it (memory mode; Redis-backed behaviour is covered
- * by the engine suites and the plugin suite).
+ * routes, on Express 5 and Express 4, with the real engine behind it (memory mode), and two workers sharing a real
+ * Redis for what only shows across workers.
  */
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,9 @@ import { CACHE_CATEGORIES } from '../../src/cache/categories.js';
 import { EXPRESS_VERSIONS } from '../harness/express-versions.js';
 import { recordingLogger } from '../harness/logger.js';
 import { sample } from '../harness/prometheus.js';
+import express5 from 'express';
+import { closeAfterEachTest, useRedisServer } from '../harness/lifecycle.js';
+import { hasRedisServer } from '../harness/redis-servers.js';
 
 const TOKEN = 'router-test-admin-token-0123';
 const PREFIX = '/api/agents/system';
@@ -196,5 +199,44 @@ describe.each(EXPRESS_VERSIONS)('admin routes on $name', ({ express }) => {
     expect(sample(after.text, 'reprise_cache_requests_total', labels)).toBe(1);
     expect(sample(after.text, 'reprise_cache_backend', { type: 'memory' })).toBe(1);
     expect(sample(after.text, 'reprise_popular_moods_configured')).toBe(10);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('admin routes of two workers sharing Redis', () => {
+  const server = useRedisServer();
+  const opened = closeAfterEachTest<Reprise>();
+
+  async function worker(computeRecommendations: ReturnType<typeof deferredCompute>['compute']) {
+    const reprise = await createReprise({
+      redisUrl: server().url, keyPrefix: 'routes:', adminToken: TOKEN, warmSchedule: false, popularMoods: ['calm'],
+      computeRecommendations, logger: recordingLogger(), env: {},
+    });
+    opened.push(reprise);
+    const app = express5();
+    app.use(PREFIX, reprise.router);
+    return { reprise, app };
+  }
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+
+  it('answers 409 with the running job on one worker while the other warms, and both report shared figures', async () => {
+    const control = deferredCompute();
+    const a = await worker(control.compute);
+    const b = await worker(control.compute);
+
+    const started = await request(a.app).post(`${PREFIX}/cache/warm-popular-moods`).set(auth).send({});
+    expect(started.status).toBe(202);
+    const refused = await request(b.app).post(`${PREFIX}/cache/warm-popular-moods`).set(auth).send({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.runningJobId).toBe(started.body.jobId);
+    expect((await request(b.app).get(`${PREFIX}/cache/warm-popular-moods`).set(auth)).body).toMatchObject({ jobId: started.body.jobId, status: 'running' });
+
+    await expect.poll(() => control.waiting).toBe(1);
+    control.releaseAll();
+    await expect.poll(async () => (await request(b.app).get(`${PREFIX}/cache/warm-popular-moods`).set(auth)).body.status).toBe('succeeded');
+
+    await a.reprise.idRegistry.markValidated('4uLU6hMCjMI75M1A2tKUQC', '0b7b1d2c-3f4e-4a5b-8c6d-7e8f9a0b1c2d');
+    const stats = await request(b.app).get(`${PREFIX}/cache/stats`).set(auth);
+    expect(stats.body).toMatchObject({ cacheType: 'redis', popularMoods: { total: 1, cached: 1, coverage: 1 }, idRegistry: { validated: 1 } });
+    expect(control.calls).toBe(1);
   });
 });
