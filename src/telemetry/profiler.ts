@@ -66,10 +66,6 @@ export class Profiler {
     return result;
   }
 
-  reset(): void {
-    this.operations.clear();
-  }
-
   /** The name a new operation is kept under: itself, or "other" once the bound is reached. */
   private admit(operation: string): string {
     if (!OPERATION_NAME.test(operation)) {
