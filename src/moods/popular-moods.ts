@@ -415,7 +415,6 @@ export class PopularMoods {
         await this.state.finish(run.lease, job.progress(), run.slot);
         this.lastJob = job;
         this.running = null;
-        await this.coverage().catch(() => undefined);
       }
     })();
     finished.catch((error) => this.logger.error(`popular moods: warm ${job.id} stopped: ${String(error)}`));
