@@ -296,7 +296,7 @@ export class PopularMoods {
     return this.store.delete(normalizeMoodPrompt(moodPrompt));
   }
 
-  /** How many configured moods have an entry now; also updates reprise_popular_moods_cached. */
+  /** How many configured moods have an entry now (read without counting as cache traffic; the gauge reads it per scrape). */
   async coverage(): Promise<MoodCoverage> {
     const entries = await Promise.all(this.moods.map((mood) => this.store.peek(mood)));
     const cached = entries.filter((entry) => entry !== null).length;
