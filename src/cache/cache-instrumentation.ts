@@ -6,6 +6,7 @@
 import type { Span } from '@opentelemetry/api';
 import { CACHE_CATEGORIES, type CacheCategory } from './categories.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { RedisGatewayStatus } from '../redis/gateway.js';
 
 export type Tier = 'memory' | 'redis';
 export type TimedOperation = 'get' | 'get_many' | 'set' | 'delete' | 'get_or_set' | 'invalidate';
@@ -36,6 +37,8 @@ export class CacheInstrumentation {
     readonly telemetry: Telemetry,
     /** Where requests go right now. */
     private readonly backend: () => Tier,
+    /** The Redis funnel's own counts, read at scrape time. */
+    private readonly redisStatus: () => Pick<RedisGatewayStatus, 'circuitOpenings' | 'eventLoopDelays'>,
   ) {
     this.detach = this.exportMetrics();
   }
@@ -95,6 +98,8 @@ export class CacheInstrumentation {
           metric.inc({ category, tier: 'redis', result: 'miss' }, c.redisMisses);
         }
       }),
+      metrics.collectInto(metrics.redisCircuitOpenings, (metric) => metric.inc(this.redisStatus().circuitOpenings)),
+      metrics.collectInto(metrics.eventLoopDelays, (metric) => metric.inc(this.redisStatus().eventLoopDelays)),
       metrics.collectInto(metrics.cacheBackend, (metric) => {
         const backend = this.backend();
         metric.set({ type: 'redis' }, backend === 'redis' ? 1 : 0);

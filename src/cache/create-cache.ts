@@ -4,7 +4,7 @@
  * Without Redis the cache runs in memory; with Redis it starts at once in memory and moves to Redis when connected.
  */
 import { createRedisClient, duplicateForSubscriber, parseRedisUrl, type RedisClient } from '../redis/connection.js';
-import { RedisGateway } from '../redis/gateway.js';
+import { DEFAULT_MAX_WAIT_MS, RedisGateway } from '../redis/gateway.js';
 import type { CircuitBreakerOptions } from '../redis/circuit-breaker.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import { resolveTtls, type CacheCategory } from './categories.js';
@@ -24,8 +24,13 @@ export interface CacheOptions {
   memory?: MemoryTierOptions;
   /** Seconds per category. [REPRISE_TTL_<CATEGORY>] */
   ttls?: Partial<Record<CacheCategory, number>>;
-  /** Deadline of one Redis command before the call is answered from memory (default 50 ms). */
+  /**
+   * Redis counts as down when calls wait and no reply of any kind arrives for this long while this process is free
+   * to read one (default 50 ms). A busy Redis, whose replies keep coming, is not down.
+   */
   redisCommandTimeoutMs?: number;
+  /** Longest one call waits for a busy Redis (replies flowing) before it takes its fallback (default 1000 ms). */
+  redisMaxWaitMs?: number;
   /** Deadline for opening a connection (default 2000 ms). */
   redisConnectTimeoutMs?: number;
   circuitBreaker?: CircuitBreakerOptions;
@@ -76,6 +81,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const keyPrefix = validateKeyPrefix(options.keyPrefix ?? fromEnv(env, 'REPRISE_KEY_PREFIX') ?? DEFAULT_KEY_PREFIX);
   const ttls = resolveTtls(options.ttls ?? {}, env);
   const commandTimeoutMs = positiveNumber(options.redisCommandTimeoutMs ?? 50, 'redisCommandTimeoutMs');
+  const maxWaitMs = positiveNumber(options.redisMaxWaitMs ?? DEFAULT_MAX_WAIT_MS, 'redisMaxWaitMs');
   const connectTimeoutMs = positiveNumber(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
   const telemetry = options.telemetry ?? new Telemetry();
 
@@ -91,10 +97,11 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
       client,
       owned: !options.redis,
       commandTimeoutMs,
+      maxWaitMs,
       ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
       logger,
       secrets: parsed?.password ? [parsed.password] : [],
-      onError: (operation) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation }),
+      onError: (operation, reason) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation, reason }),
     });
     const cache = new RepriseCache({
       keyPrefix,

@@ -3,11 +3,13 @@
  * and every other instance drops its own copy. When the subscription was interrupted, messages may have been missed,
  * so the receiver drops its whole memory tier on reconnect rather than serve stale entries.
  */
-import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
-import type { RedisGateway } from '../redis/gateway.js';
+import type { Attempt, RedisGateway } from '../redis/gateway.js';
 import { quitOrDisconnect } from '../redis/gateway.js';
 import type { Logger } from '../logger.js';
+
+/** Keys per announcement: a burst of thousands of writes becomes a few messages of bounded size. */
+const KEYS_PER_MESSAGE = 500;
 
 export interface Invalidation {
   /** Exact keys to drop. */
@@ -43,6 +45,10 @@ export class InvalidationBus {
   private subscribing: Promise<boolean> | null = null;
   private received = 0;
   private published = 0;
+  /** Keys written since the last announcement went out. */
+  private readonly pendingKeys = new Set<string>();
+  /** The announcement that will carry them. */
+  private flushing: Promise<void> | null = null;
   /** Settles once the first SUBSCRIBE is confirmed (true) or failed (false); memory-only mode: false at once. */
   readonly subscribed: Promise<boolean>;
 
@@ -94,27 +100,40 @@ export class InvalidationBus {
     if (!this.options.subscriber) return;
     const message: Message = { origin: this.options.instanceId, ...invalidation };
     const text = JSON.stringify(message);
-    const sent = await this.options.gateway.run('publish', (client) => client.publish(this.options.channel, text), null);
-    if (sent !== null) this.published += 1;
+    const sent = await this.options.gateway.attempt('publish', (client) => client.publish(this.options.channel, text));
+    if (sent.ok) this.published += 1;
   }
 
   /**
-   * Runs a write and announces it in one round trip: the write's commands and the PUBLISH share a pipeline.
-   * Returns the reply of the write's first command, or null when Redis did not take the write (nothing announced).
+   * Runs a write, then announces its keys once Redis has taken it. Announcements coalesce: the keys of every write
+   * answered in one turn of the event loop share one PUBLISH, so a burst of writes costs a few messages, not one
+   * each. A write Redis refused is not announced (Redis still holds what the others have); one whose reply came
+   * after the caller was answered is announced when it lands.
    */
-  async writeAndPublish(operation: string, write: (pipeline: ChainableCommander) => void, invalidation: Invalidation): Promise<unknown> {
-    const message: Message = { origin: this.options.instanceId, ...invalidation };
-    const replies = await this.options.gateway.run(operation, async (client) => {
-      const pipeline = client.pipeline();
-      write(pipeline);
-      if (this.options.subscriber) pipeline.publish(this.options.channel, JSON.stringify(message));
-      const results = (await pipeline.exec()) ?? [];
-      for (const [error] of results) if (error) throw error;
-      return results;
-    }, null);
-    if (replies === null) return null;
-    if (this.options.subscriber) this.published += 1;
-    return replies[0]?.[1] ?? null;
+  async writeAndPublish<T>(operation: string, write: (client: RedisClient) => Promise<T>, keys: readonly string[]): Promise<Attempt<T>> {
+    const outcome = await this.options.gateway.attempt(operation, write, { write: true });
+    if (outcome.ok) await this.announce(keys);
+    else void outcome.late?.then((landed) => landed && this.announce(keys));
+    return outcome;
+  }
+
+  /** Queues keys for the next announcement, sent after the replies of this turn have been read. */
+  private announce(keys: readonly string[]): Promise<void> {
+    if (!this.options.subscriber) return Promise.resolve();
+    for (const key of keys) this.pendingKeys.add(key);
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.sendPending());
+    return this.flushing;
+  }
+
+  private async sendPending(): Promise<void> {
+    const keys = [...this.pendingKeys];
+    this.pendingKeys.clear();
+    this.flushing = null;
+    const messages: Promise<void>[] = [];
+    for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
+      messages.push(this.publish({ keys: keys.slice(start, start + KEYS_PER_MESSAGE) }));
+    }
+    await Promise.all(messages);
   }
 
   stats(): { published: number; received: number } {
@@ -122,6 +141,7 @@ export class InvalidationBus {
   }
 
   async close(): Promise<void> {
+    await this.flushing;
     if (this.options.subscriber) await quitOrDisconnect(this.options.subscriber);
   }
 

@@ -77,7 +77,7 @@ export class TwoTierCache {
     this.memory = options.memory;
     this.gateway = options.gateway;
     this.logger = options.logger;
-    this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend);
+    this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend, () => this.gateway.status());
     this.counters = this.instrumentation.counters;
     this.bus = new InvalidationBus({
       gateway: options.gateway,
@@ -185,8 +185,8 @@ export class TwoTierCache {
     return this.instrumentation.around('delete', category, async () => {
       this.changes.changed(fullKey);
       const inMemory = this.memory.delete(fullKey);
-      const removed = await this.bus.writeAndPublish('delete', (pipeline) => pipeline.unlink(fullKey), { keys: [fullKey] });
-      return inMemory || Number(removed) > 0;
+      const removed = await this.bus.writeAndPublish('delete', (client) => client.unlink(fullKey), [fullKey]);
+      return inMemory || (removed.ok && removed.value > 0);
     });
   }
 
@@ -367,7 +367,7 @@ export class TwoTierCache {
     if (!this.gateway.client || memoryOnly) return;
     await this.instrumentation.around('set', category, async (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
-      await this.bus.writeAndPublish('set', (pipeline) => pipeline.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), { keys: [fullKey] });
+      await this.bus.writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey]);
     });
   }
 

@@ -26,6 +26,8 @@ export class CircuitBreaker {
   private openUntil = 0;
   private probeInFlight = false;
   private current: BreakerState = 'closed';
+  /** Times the circuit went from closed to open (a failed probe re-opening it is the same opening). */
+  openings = 0;
 
   constructor(options: CircuitBreakerOptions = {}) {
     knownKeys(options, ['failureThreshold', 'openMs', 'maxOpenMs', 'now'], 'circuitBreaker');
@@ -81,6 +83,7 @@ export class CircuitBreaker {
   }
 
   private open(): void {
+    if (this.current === 'closed') this.openings += 1;
     this.current = 'open';
     this.probeInFlight = false;
     this.openUntil = this.now() + this.currentOpenMs;

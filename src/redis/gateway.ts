@@ -1,33 +1,51 @@
 /**
- * The one funnel every Redis call goes through. It owns the deadline per command, the circuit breaker, error
- * suppression and the backend state, so callers write `gateway.run(op, cmd, fallback)` and never see Redis fail:
- * a failed, timed-out or skipped command returns the caller's fallback.
+ * The one funnel every Redis call goes through. It owns failure detection, the circuit breaker, error counting and
+ * the backend state, so callers write `gateway.run(op, cmd, fallback)` (or `attempt` for the reason) and never see
+ * Redis fail: an unanswered or refused command returns the caller's fallback.
+ *
+ * What counts as Redis failed (SPEC): the connection is closed or reconnecting, or Redis stopped making progress
+ * (src/redis/progress-watch.ts). A busy Redis is waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE,
+ * OOM, a script error) concerns its call only. Only an outage opens the circuit.
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { describeClient, isCluster, type RedisClient } from './connection.js';
+import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
+import { ProgressWatch, type Release } from './progress-watch.js';
 import { redactSecrets } from './redact.js';
 import type { Logger } from '../logger.js';
 
 export type RedisMode = 'standalone' | 'cluster' | 'none';
 
-export class RedisCommandTimeoutError extends Error {
-  override name = 'RedisCommandTimeoutError';
-  constructor(operation: string, timeoutMs: number) {
-    super(`Redis ${operation} did not answer within ${timeoutMs} ms`);
-  }
+/** A call's outcome: Redis's reply, or why there is none. */
+export type Attempt<T> = { ok: true; value: T } | Unanswered<T>;
+
+export interface Unanswered<T> {
+  ok: false;
+  reason: FailureReason;
+  /**
+   * For a call given up while its command was still on its way (`stalled`, `wait_limit`): what Redis did with it in
+   * the end, the reply, or null when it failed. Lets a caller settle what it could not know in time (a lock taken,
+   * a write that landed).
+   */
+  late?: Promise<{ value: T } | null>;
 }
 
 export interface RedisGatewayOptions {
   client: RedisClient | null;
   /** Whether reprise created the client (then close() quits it). */
   owned: boolean;
-  /** Deadline for one command; the breaker counts a miss of it as a failure. */
+  /** Free silence (no reply of any kind while calls wait) that means Redis stopped: then it counts as down. */
   commandTimeoutMs: number;
+  /** Longest one call waits while Redis answers others (busy, not down); then the call takes its fallback. */
+  maxWaitMs?: number;
   breaker?: CircuitBreakerOptions;
   logger: Logger;
   /** Secrets to strip from anything logged (the Redis password). */
   secrets?: string[];
-  onError?: (operation: string, error: unknown) => void;
+  /** Called for each failed call, with its reason (metrics). */
+  onError?: (operation: string, reason: CountedReason) => void;
+  /** The clock of the once-a-minute log lines (tests). */
+  now?: () => number;
 }
 
 export interface RedisGatewayStatus {
@@ -39,28 +57,61 @@ export interface RedisGatewayStatus {
   backend: 'redis' | 'memory';
   /** Where the client points, without credentials. */
   target: string | null;
+  /** Calls that failed in Redis, whatever the reason (the sum of errorsByReason). */
   errors: number;
+  /** Calls given up because Redis stopped making progress. */
   timeouts: number;
+  /** Failed calls by reason: outages (connection, stalled), busy (wait_limit), and error replies. */
+  errorsByReason: Record<CountedReason, number>;
+  /** Writes Redis refused because it is full (OOM under `maxmemory` with `noeviction`). */
+  refusedWrites: number;
+  /** Times the circuit opened. */
+  circuitOpenings: number;
   /** Calls answered by the fallback without touching Redis (breaker open or connection down). */
   skipped: number;
+  /** Times this process's own event loop was late while calls waited: never counted against Redis. */
+  eventLoopDelays: number;
+  /** The longest of those delays, in ms. */
+  maxEventLoopDelayMs: number;
 }
+
+/** A reason is logged at most this often; the counters have every occurrence. */
+const LOG_EVERY_MS = 60_000;
+export const DEFAULT_MAX_WAIT_MS = 1_000;
+
+const NO_REDIS: Unanswered<never> = Object.freeze({ ok: false, reason: 'no_redis' });
+const UNAVAILABLE: Unanswered<never> = Object.freeze({ ok: false, reason: 'unavailable' });
 
 export class RedisGateway {
   readonly client: RedisClient | null;
   readonly mode: RedisMode;
+  readonly maxWaitMs: number;
   private readonly breaker: CircuitBreaker;
+  private readonly watch: ProgressWatch;
   private readonly options: RedisGatewayOptions;
+  private readonly now: () => number;
   private readonly detach: () => void;
-  private errors = 0;
-  private timeouts = 0;
+  private readonly errorsByReason = emptyReasonCounts();
+  private readonly lastLogged = new Map<CountedReason, number>();
+  private outages = 0;
+  private refusedWrites = 0;
   private skipped = 0;
+  /** True while the circuit is open because Redis stopped answering (a reply closes it at once). */
+  private openForStall = false;
   private lastBackend: 'redis' | 'memory' | null = null;
 
   constructor(options: RedisGatewayOptions) {
     this.options = options;
     this.client = options.client;
     this.mode = !options.client ? 'none' : isCluster(options.client) ? 'cluster' : 'standalone';
+    this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+    this.now = options.now ?? Date.now;
     this.breaker = new CircuitBreaker(options.breaker);
+    this.watch = new ProgressWatch({
+      silenceMs: options.commandTimeoutMs,
+      maxWaitMs: this.maxWaitMs,
+      onStall: (released) => this.stalled(released),
+    });
     this.detach = this.client ? this.watchConnection(this.client) : () => {};
   }
 
@@ -69,9 +120,12 @@ export class RedisGateway {
     return this.client !== null && this.client.status === 'ready' && this.breaker.state !== 'open';
   }
 
-  /** Commands that failed or timed out so far: a call that sees this grow knows Redis just failed it. */
+  /**
+   * Calls Redis did not answer so far (connection failures, stalls, waits given up): a call that sees this grow
+   * knows Redis just failed it. Error replies are answers and do not count here.
+   */
   get failures(): number {
-    return this.errors;
+    return this.outages;
   }
 
   get backend(): 'redis' | 'memory' {
@@ -79,33 +133,63 @@ export class RedisGateway {
   }
 
   /**
-   * Runs one Redis command (or pipeline) under the deadline and breaker. Never rejects: on any failure the
-   * error is counted and `fallback` is returned.
+   * Runs one Redis command (or pipeline). Never rejects: resolves to the reply, or to why there is none. A command
+   * is waited for while Redis makes progress (at most `maxWaitMs`), and given up at once when Redis stops.
    */
-  async run<T, F>(operation: string, command: (client: RedisClient) => Promise<T>, fallback: F): Promise<T | F> {
+  attempt<T>(operation: string, command: (client: RedisClient) => Promise<T>, { write = false } = {}): Promise<Attempt<T>> {
     const client = this.client;
-    if (client === null || client.status !== 'ready' || !this.breaker.allowRequest()) {
+    if (client === null) return Promise.resolve(NO_REDIS);
+    if (client.status !== 'ready' || !this.breaker.allowRequest()) {
       this.skipped += 1;
-      return fallback;
+      return Promise.resolve(UNAVAILABLE);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RedisCommandTimeoutError(operation, this.options.commandTimeoutMs)),
-        this.options.commandTimeoutMs,
+    let sent: Promise<T>;
+    try {
+      sent = command(client);
+    } catch (error) {
+      return Promise.resolve(this.failed(operation, error, write));
+    }
+    return new Promise<Attempt<T>>((resolve) => {
+      let settled = false;
+      const waiting = this.watch.begin((why: Release) => {
+        settled = true;
+        resolve(this.givenUp(operation, why, sent));
+      });
+      sent.then(
+        (value) => {
+          this.progressed();
+          if (settled) return;
+          settled = true;
+          this.watch.end(waiting);
+          this.breaker.recordSuccess();
+          this.noteBackend();
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          const outcome = this.failed<T>(operation, error, write, settled);
+          if (settled) return;
+          settled = true;
+          this.watch.end(waiting);
+          resolve(outcome);
+        },
       );
     });
-    try {
-      const result = await Promise.race([command(client), deadline]);
-      this.breaker.recordSuccess();
-      this.noteBackend();
-      return result;
-    } catch (error) {
-      this.recordFailure(operation, error);
-      return fallback;
-    } finally {
-      clearTimeout(timer);
-    }
+  }
+
+  /** `attempt`, answering `fallback` for every failure. */
+  async run<T, F>(operation: string, command: (client: RedisClient) => Promise<T>, fallback: F, options?: { write?: boolean }): Promise<T | F> {
+    const outcome = await this.attempt(operation, command, options);
+    return outcome.ok ? outcome.value : fallback;
+  }
+
+  /**
+   * An error reply found inside a reply that arrived (one command of a pipeline): counted and logged like a failed
+   * call, without failing the rest of it.
+   */
+  noteErrorReply(operation: string, error: unknown, { write = false } = {}): CountedReason {
+    const { reason } = classifyError(error);
+    this.count(operation, reason, write, error);
+    return reason;
   }
 
   /** Resolves true once connected, false after `timeoutMs` (the engine works in memory meanwhile). */
@@ -126,21 +210,28 @@ export class RedisGateway {
   }
 
   status(): RedisGatewayStatus {
+    const errorsByReason = { ...this.errorsByReason };
     return {
       mode: this.mode,
       connection: this.client?.status ?? 'none',
       breaker: this.breaker.state,
       backend: this.backend,
       target: this.client ? describeClient(this.client) : null,
-      errors: this.errors,
-      timeouts: this.timeouts,
+      errors: Object.values(errorsByReason).reduce((sum, n) => sum + n, 0),
+      timeouts: errorsByReason.stalled,
+      errorsByReason,
+      refusedWrites: this.refusedWrites,
+      circuitOpenings: this.breaker.openings,
       skipped: this.skipped,
+      eventLoopDelays: this.watch.lateTicks,
+      maxEventLoopDelayMs: Math.round(this.watch.maxLagMs),
     };
   }
 
   /** Quits the client if reprise created it; an injected client is left as it was. */
   async close(): Promise<void> {
     this.detach();
+    this.watch.close();
     const client = this.client;
     if (!client || !this.options.owned) return;
     await quitOrDisconnect(client);
@@ -151,12 +242,60 @@ export class RedisGateway {
     return redactSecrets(text, this.options.secrets);
   }
 
-  private recordFailure(operation: string, error: unknown): void {
-    if (error instanceof RedisCommandTimeoutError) this.timeouts += 1;
-    this.errors += 1;
-    this.breaker.recordFailure();
-    this.options.onError?.(operation, error);
-    this.noteBackend(error);
+  /** A reply of any kind: Redis is making progress; if the circuit opened because it had stopped, it closes. */
+  private progressed(): void {
+    this.watch.progress();
+    if (this.openForStall && this.client?.status === 'ready') {
+      this.openForStall = false;
+      this.breaker.reset();
+      this.noteBackend();
+    }
+  }
+
+  private failed<T>(operation: string, error: unknown, write: boolean, alreadyGivenUp = false): Unanswered<T> {
+    const { reason, outage } = classifyError(error);
+    if (outage) {
+      // A connection failure of a call given up already was counted when it was given up.
+      if (alreadyGivenUp) return { ok: false, reason };
+      this.outages += 1;
+      this.breaker.recordFailure();
+    } else {
+      // An error reply is an answer: Redis is alive, whatever it thought of this call.
+      this.progressed();
+      if (alreadyGivenUp) return { ok: false, reason };
+      this.breaker.recordSuccess();
+    }
+    this.count(operation, reason, write, error);
+    this.noteBackend(outage ? error : undefined);
+    return { ok: false, reason };
+  }
+
+  private givenUp<T>(operation: string, why: Release, sent: Promise<T>): Unanswered<T> {
+    this.outages += 1;
+    this.count(operation, why, false, undefined);
+    const late = sent.then((value) => ({ value }), () => null);
+    return { ok: false, reason: why, late };
+  }
+
+  private stalled(released: number): void {
+    if (released === 0) return;
+    this.openForStall = true;
+    this.breaker.trip();
+    this.noteBackend(new Error(`no reply for ${this.options.commandTimeoutMs} ms while ${released} call(s) waited`));
+  }
+
+  private count(operation: string, reason: CountedReason, write: boolean, error: unknown): void {
+    this.errorsByReason[reason] += 1;
+    if (reason === 'oom' && write) this.refusedWrites += 1;
+    this.options.onError?.(operation, reason);
+    const now = this.now();
+    const last = this.lastLogged.get(reason);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return;
+    this.lastLogged.set(reason, now);
+    const detail = error instanceof Error ? `: ${this.redact(error.message)}` : '';
+    this.options.logger.warn(
+      `Redis ${operation} failed (${reason})${detail}; answered without Redis. Further ${reason} failures are counted, logged at most once a minute`,
+    );
   }
 
   /** Logs each switch between Redis and memory once, not every failing call. */
@@ -175,6 +314,7 @@ export class RedisGateway {
 
   private watchConnection(client: RedisClient): () => void {
     const onReady = () => {
+      this.openForStall = false;
       this.breaker.reset();
       this.noteBackend();
     };

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { RedisGateway } from './gateway.js';
+import type { RedisGateway, Unanswered } from './gateway.js';
 import { LuaScript } from './lua-script.js';
 import { wholeNumber } from '../validate.js';
 
@@ -38,7 +38,6 @@ end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1`);
 
-const UNAVAILABLE = Symbol('redis unavailable');
 
 export interface LeaseLockOptions {
   gateway: RedisGateway;
@@ -104,30 +103,43 @@ export class LeaseLock {
     if (this.heldHere()) return null;
     if (!this.gateway.client) return this.hold(token, 'memory');
 
-    const reply = await this.gateway.run(
-      'lock.acquire',
-      (client) => client.set(this.key, token, 'PX', this.leaseMs, 'NX'),
-      UNAVAILABLE,
-    );
+    const taken = await this.gateway.attempt('lock.acquire', (client) => client.set(this.key, token, 'PX', this.leaseMs, 'NX'), { write: true });
     // Another caller in this process may have taken a local lease while we waited.
     if (this.heldHere()) {
-      if (reply === 'OK') await this.releaseInRedis(token, []);
+      if (taken.ok && taken.value === 'OK') await this.releaseInRedis(token, []);
+      else if (!taken.ok) this.settleLate(taken, token, null);
       return null;
     }
-    if (reply === 'OK') return this.hold(token, 'redis');
-    if (reply === UNAVAILABLE) {
-      this.logger.warn(`${this.name}: Redis unavailable, lock held in this process only; other processes may run at the same time`);
-      return this.hold(token, 'memory');
-    }
-    return null;
+    if (taken.ok) return taken.value === 'OK' ? this.hold(token, 'redis') : null;
+    this.logger.warn(`${this.name}: Redis did not take the lock (${taken.reason}); held in this process only, other processes may run at the same time`);
+    const lease = this.hold(token, 'memory');
+    this.settleLate(taken, token, this.held);
+    return lease;
+  }
+
+  /**
+   * A SET NX given up on may still land. If it did, the lock in Redis names this token: the lease still running
+   * here takes it over (renewing and releasing it in Redis), and one already given up releases it, so no finished
+   * job keeps the lock.
+   */
+  private settleLate(taken: Unanswered<unknown>, token: string, held: HeldLease | null): void {
+    void taken.late?.then(async (landed) => {
+      if (landed?.value !== 'OK') return;
+      if (held && !held.released && this.held === held) {
+        held.scope = 'redis';
+        this.logger.info(`${this.name}: the lock's late SET landed; the running lease now holds it in Redis`);
+        return;
+      }
+      await this.releaseInRedis(token, []);
+    });
   }
 
   /** The token of the current holder: null when free, undefined when Redis cannot tell right now. */
   async holder(): Promise<string | null | undefined> {
     if (this.heldHere()) return this.held!.token;
     if (!this.gateway.client) return null;
-    const token = await this.gateway.run('lock.holder', (client) => client.get(this.key), UNAVAILABLE);
-    return token === UNAVAILABLE ? undefined : token;
+    const read = await this.gateway.attempt('lock.holder', (client) => client.get(this.key));
+    return read.ok ? read.value : undefined;
   }
 
   private heldHere(): boolean {
@@ -156,7 +168,9 @@ export class LeaseLock {
     const lock = this;
     return {
       token,
-      scope,
+      get scope() {
+        return held.scope;
+      },
       signal: controller.signal,
       get released() {
         return held.released;
@@ -174,14 +188,10 @@ export class LeaseLock {
     }
     held.renewing = true;
     try {
-      const renewed = await this.gateway.run(
-        'lock.renew',
-        (client) => RENEW.run(client, [this.key], [held.token, this.leaseMs]),
-        UNAVAILABLE,
-      );
-      // Unavailable: keep trying; if Redis stays away past the lease, the next answer is 0 and the lease is lost.
-      if (renewed === UNAVAILABLE || held.released) return;
-      if (Number(renewed) !== 1) {
+      const renewed = await this.gateway.attempt('lock.renew', (client) => RENEW.run(client, [this.key], [held.token, this.leaseMs]), { write: true });
+      // Unanswered: keep trying; if Redis stays away past the lease, the next answer is 0 and the lease is lost.
+      if (!renewed.ok || held.released) return;
+      if (Number(renewed.value) !== 1) {
         this.logger.warn(`${this.name}: lease lost (expired or taken over); stopping`);
         this.drop(held);
         held.controller.abort(new Error(`${this.name}: lease lost`));

@@ -30,7 +30,9 @@ export class RepriseMetrics {
   readonly registry: Registry;
   readonly cacheRequests: Counter<'category' | 'tier' | 'result'>;
   readonly operationDuration: Histogram<'operation' | 'tier'>;
-  readonly cacheErrors: Counter<'tier' | 'operation'>;
+  readonly cacheErrors: Counter<'tier' | 'operation' | 'reason'>;
+  readonly redisCircuitOpenings: Counter;
+  readonly eventLoopDelays: Counter;
   readonly cacheBackend: Gauge<'type'>;
   readonly idRegistryLookups: Counter<'result'>;
   readonly idRegistryEntries: Gauge<'kind'>;
@@ -66,9 +68,21 @@ export class RepriseMetrics {
     }));
     this.cacheErrors = once('reprise_cache_errors_total', () => new Counter({
       name: 'reprise_cache_errors_total',
-      help: 'Failed cache operations (errors and timeouts) by tier and operation; the call was answered from memory.',
-      labelNames: ['tier', 'operation'] as const,
+      help: 'Failed cache operations by tier, operation and reason (connection, stalled, wait_limit; error replies: wrongtype, oom, script, noscript, readonly, other); the call was answered by its fallback.',
+      labelNames: ['tier', 'operation', 'reason'] as const,
       registers,
+    }));
+    this.redisCircuitOpenings = once('reprise_redis_circuit_openings_total', () => new Counter({
+      name: 'reprise_redis_circuit_openings_total',
+      help: 'Times the circuit to Redis opened (Redis unreachable or stopped making progress); error replies never open it.',
+      registers,
+      collect: runCollectors,
+    }));
+    this.eventLoopDelays = once('reprise_event_loop_delays_total', () => new Counter({
+      name: 'reprise_event_loop_delays_total',
+      help: "Times this process's own event loop was late while Redis calls waited; those stretches are never blamed on Redis.",
+      registers,
+      collect: runCollectors,
     }));
     this.cacheBackend = once('reprise_cache_backend', () => new Gauge({
       name: 'reprise_cache_backend',

@@ -82,8 +82,9 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
     const slowest = await mixedWorkload(cache, 40, 'paused');
     expect(slowest).toBeLessThan(NO_HANG_MS);
     const during = cache.stats().tiers.redis;
-    expect(during.timeouts).toBeGreaterThanOrEqual(3);
-    // Only the calls that opened the circuit and its probes waited for the deadline; the rest skipped Redis.
+    // A hung Redis is an outage: the call that found it stopped opened the circuit, and only probes waited since.
+    expect(during.timeouts).toBeGreaterThanOrEqual(1);
+    expect(during.circuitOpenings).toBe(1);
     expect(during.timeouts).toBeLessThan(15);
     expect(during.skipped).toBeGreaterThan(150);
     expect(cache.stats().cacheType).toBe('memory');
@@ -110,7 +111,8 @@ describe.skipIf(!hasRedisServer)('resilience on standalone Redis', () => {
       expect(timeouts()).toBe(before + 1);
       const found = await cache.findWorkflowArtifacts({ userId: 'u', moodPrompt: 'rainy sunday coding music', similar: true });
       expect(found).toMatchObject({ moodPrompt: 'rainy sunday coding', artifacts: { seeds: [1] } });
-      expect(timeouts()).toBe(before + 2);
+      // The first stall opened the circuit: the next call did not wait on the hung Redis at all.
+      expect(timeouts()).toBe(before + 1);
     } finally {
       server().resume();
     }

@@ -167,7 +167,7 @@ describe('lease lock without Redis', () => {
     const lock = new LeaseLock({ gateway: a.gateway, key: 'k', leaseMs: 1_000, logger: a.logger, name: 'nightly job' });
     const lease = await lock.acquire('one');
     expect(lease?.scope).toBe('memory');
-    expect(a.logger.lines).toContain('warn nightly job: Redis unavailable, lock held in this process only; other processes may run at the same time');
+    expect(a.logger.lines).toContain('warn nightly job: Redis did not take the lock (unavailable); held in this process only, other processes may run at the same time');
     expect(await lock.acquire('two')).toBeNull();
     await lease!.release();
   });

@@ -1,0 +1,125 @@
+/**
+ * Tells a Redis that stopped from a Redis that is busy, and both from a process that was busy itself.
+ *
+ * Redis has stalled when calls are waiting and no reply of any kind has arrived for `silenceMs` of time in which
+ * this process's event loop was free to read one. A watchdog ticks every few milliseconds while calls wait. A tick
+ * that comes late means the event loop was blocked (by the host's own work): replies may be sitting unread in the
+ * socket, so that stretch is not held against Redis, and the lateness is counted as this process's, not Redis's.
+ * A reply to any call (even an error reply, even one to a call already given up on) is progress and restarts the
+ * silence. A call also has a longest wait of its own (`maxWaitMs`, counted in the same free time): past it the call
+ * is given up while Redis, still answering others, stays up.
+ */
+
+export type Release = 'stalled' | 'wait_limit';
+
+export interface WaitingCall {
+  /** Free time (ms) the watch had counted when the call started. */
+  readonly startedAtFreeMs: number;
+  release(why: Release): void;
+}
+
+export interface ProgressWatchOptions {
+  /** Free silence that means Redis stalled. */
+  silenceMs: number;
+  /** Longest free wait of one call while Redis makes progress. */
+  maxWaitMs: number;
+  /** Called once per stall, after every waiting call was released. */
+  onStall: (released: number) => void;
+}
+
+/** A tick this much later than planned means the event loop was busy: that stretch counts for nobody. */
+const LATE_FACTOR = 2;
+
+export class ProgressWatch {
+  private readonly waiting = new Set<WaitingCall>();
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private lastTickAt = 0;
+  /** Free time without a reply since the last one (or since calls started waiting). */
+  private silentMs = 0;
+  /** Free time counted while calls were waiting, ever. */
+  private freeMs = 0;
+  /** Ticks that came late: stretches in which this process, not Redis, was busy. */
+  lateTicks = 0;
+  /** The longest lateness seen, in ms. */
+  maxLagMs = 0;
+
+  constructor(private readonly options: ProgressWatchOptions) {
+    this.tickMs = Math.min(50, Math.max(2, Math.floor(options.silenceMs / 5)));
+  }
+
+  get waitingCalls(): number {
+    return this.waiting.size;
+  }
+
+  /** A call starts waiting for its reply. */
+  begin(release: (why: Release) => void): WaitingCall {
+    if (this.waiting.size === 0) this.silentMs = 0;
+    const call: WaitingCall = { startedAtFreeMs: this.freeMs, release };
+    this.waiting.add(call);
+    if (this.timer === null) this.start();
+    return call;
+  }
+
+  /** The call got its reply, or was given up. */
+  end(call: WaitingCall): void {
+    this.waiting.delete(call);
+  }
+
+  /** A reply of any kind arrived. */
+  progress(): void {
+    this.silentMs = 0;
+  }
+
+  close(): void {
+    this.stop();
+  }
+
+  private start(): void {
+    this.lastTickAt = performance.now();
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    const elapsed = now - this.lastTickAt;
+    this.lastTickAt = now;
+    if (this.waiting.size === 0) {
+      this.stop();
+      return;
+    }
+    if (elapsed > this.tickMs * LATE_FACTOR) {
+      // Replies that arrived meanwhile are read after this tick, in this same turn of the loop: judge next tick.
+      this.lateTicks += 1;
+      this.maxLagMs = Math.max(this.maxLagMs, elapsed - this.tickMs);
+      return;
+    }
+    this.silentMs += elapsed;
+    this.freeMs += elapsed;
+    if (this.silentMs >= this.options.silenceMs) {
+      this.stall();
+      return;
+    }
+    // Oldest first (a Set keeps insertion order): stop at the first call still within its wait.
+    for (const call of this.waiting) {
+      if (this.freeMs - call.startedAtFreeMs < this.options.maxWaitMs) break;
+      this.waiting.delete(call);
+      call.release('wait_limit');
+    }
+  }
+
+  private stall(): void {
+    const released = [...this.waiting];
+    this.waiting.clear();
+    this.silentMs = 0;
+    this.stop();
+    for (const call of released) call.release('stalled');
+    this.options.onStall(released.length);
+  }
+}
