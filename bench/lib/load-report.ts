@@ -197,7 +197,7 @@ export function summarizeScenario({ scenario, http, before, after, hotKeys, even
 }
 
 /** The SPEC bars that apply to a scenario. */
-export function scenarioBars(result: Pick<ScenarioResult, 'kind' | 'failed' | 'redis' | 'computationsPerKey' | 'distinctKeys'>): BarCheck[] {
+export function scenarioBars(result: Pick<ScenarioResult, 'kind' | 'failed' | 'redis' | 'computationsPerKey' | 'computationsPerHotKey' | 'distinctKeys'>): BarCheck[] {
   const bars: BarCheck[] = [{ bar: 'no failed request', measured: String(result.failed), pass: result.failed === 0 }];
   if (result.kind === 'load') {
     bars.push(
@@ -207,6 +207,13 @@ export function scenarioBars(result: Pick<ScenarioResult, 'kind' | 'failed' | 'r
         bar: `at most ${COMPUTATIONS_PER_KEY_BAR} computations per distinct key`,
         measured: result.computationsPerKey.toFixed(2),
         pass: result.distinctKeys > 0 && result.computationsPerKey <= COMPUTATIONS_PER_KEY_BAR,
+      },
+      // Cold keys are rarely asked for on two hosts at once and dilute the figure above: the hot keys are where
+      // concurrent misses across processes happen, so the bar holds for them on their own as well.
+      {
+        bar: `at most ${COMPUTATIONS_PER_KEY_BAR} computations per hot key`,
+        measured: result.computationsPerHotKey.toFixed(2),
+        pass: result.computationsPerHotKey <= COMPUTATIONS_PER_KEY_BAR,
       },
     );
   }
@@ -240,7 +247,7 @@ export function loadMarkdown(results: readonly ScenarioResult[], context: LoadCo
     + `${context.durationMs / 1_000} s of load per scenario; ${context.keys} keys per scenario, ${Math.round(context.hotShare * 100)} % of requests on `
     + `${context.hotKeys} hot ones; a miss computes for ${context.computeMs} ms; ${context.memoryEntries} entries in each host's memory tier.`;
   const main = markdownTable(
-    ['scenario', 'connections', 'requests', 'req/s', 'failed', 'p50', 'p99', 'command timeouts', 'circuit openings', 'computations per key', 'bars'],
+    ['scenario', 'connections', 'requests', 'req/s', 'failed', 'p50', 'p99', 'command timeouts', 'circuit openings', 'computations per key', 'per hot key', 'bars'],
     results.map((r) => [
       r.label,
       r.pipelining > 1 ? `${r.connections} × ${r.pipelining} pipelined` : String(r.connections),
@@ -252,17 +259,17 @@ export function loadMarkdown(results: readonly ScenarioResult[], context: LoadCo
       String(r.redis.timeouts),
       String(r.redis.circuitOpenings),
       `${r.computationsPerKey.toFixed(2)} (${r.factoryCalls} / ${r.distinctKeys})`,
+      r.computationsPerHotKey.toFixed(2),
       verdict(r),
     ]),
   );
   const details = markdownTable(
-    ['scenario', 'Redis errors (by reason)', 'refused writes', 'calls skipped (circuit open or down)', 'computations per hot key', 'most computations of one key', 'worst host event-loop stall', 'what the bench did'],
+    ['scenario', 'Redis errors (by reason)', 'refused writes', 'calls skipped (circuit open or down)', 'most computations of one key', 'worst host event-loop stall', 'what the bench did'],
     results.map((r) => [
       r.label,
       reasons(r.redis),
       r.redis.refusedWrites === null ? 'n/a' : String(r.redis.refusedWrites),
       String(r.redis.skipped),
-      r.computationsPerHotKey.toFixed(2),
       String(r.mostComputationsOfOneKey),
       ms(r.worstHostStallMs),
       r.events.length ? r.events.join('; ') : '-',

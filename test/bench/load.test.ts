@@ -105,8 +105,9 @@ describe('scenario verdicts', () => {
     const result = summarizeScenario({ scenario: healthy, http, before, after, hotKeys: 100, events: [] });
     expect(result.requestsPerSecond).toBe(500);
     expect(result.computationsPerKey).toBe(1);
+    expect(result.computationsPerHotKey).toBe(1);
     expect(result.pass).toBe(true);
-    expect(result.bars.map((bar) => bar.bar)).toEqual(['no failed request', 'no command timeout', 'the circuit never opens', 'at most 1.1 computations per distinct key']);
+    expect(result.bars.map((bar) => bar.bar)).toEqual(['no failed request', 'no command timeout', 'the circuit never opens', 'at most 1.1 computations per distinct key', 'at most 1.1 computations per hot key']);
   });
 
   it('misses the load bars on a timeout, an opening or a key computed on both hosts', () => {
@@ -114,8 +115,16 @@ describe('scenario verdicts', () => {
     const result = summarizeScenario({ scenario: healthy, http, before, after, hotKeys: 100, events: [] });
     expect(result.computationsPerKey).toBe(2);
     expect(result.computationsPerHotKey).toBe(2);
-    expect(result.bars.filter((bar) => !bar.pass).map((bar) => bar.measured)).toEqual(['1', '1', '2.00']);
+    expect(result.bars.filter((bar) => !bar.pass).map((bar) => bar.measured)).toEqual(['1', '1', '2.00', '2.00']);
     expect(result.pass).toBe(false);
+  });
+
+  it('holds the hot keys to the bar on their own, so cold keys cannot dilute a stampede', () => {
+    const cold = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`healthy-${500 + i}`, 1]));
+    const { before, after } = hosts([{ 'healthy-0': 1, ...cold }, { 'healthy-0': 1 }], [{ timeouts: 0, circuitOpenings: 0 }, { timeouts: 0, circuitOpenings: 0 }]);
+    const result = summarizeScenario({ scenario: healthy, http, before, after, hotKeys: 100, events: [] });
+    expect(result.computationsPerKey).toBeCloseTo(32 / 31);
+    expect(result.bars.filter((bar) => !bar.pass).map((bar) => bar.bar)).toEqual(['at most 1.1 computations per hot key']);
   });
 
   it('holds a fault scenario to no failed request only', () => {
