@@ -70,6 +70,7 @@ async function drive(scenario: Scenario | { name: ScenarioName | 'warmup'; conne
   const aggregate = (autocannon as unknown as { aggregateResult(results: unknown[], opts: object): autocannon.Result }).aggregateResult;
   const merged = aggregate(results, { url: hostUrls[0]!, connections: connections * hostUrls.length, pipelining: scenario.pipelining });
   return {
+    connections: connections * hostUrls.length,
     requests: (merged.latency as { totalCount?: number }).totalCount ?? results.reduce((sum, r) => sum + r.requests.total, 0),
     durationS: Math.max(...results.map((r) => r.duration)),
     non2xx: merged.non2xx,
@@ -143,6 +144,25 @@ let benchCache: RepriseCache | null = null;
 const results: ScenarioResult[] = [];
 let originalPolicy = 'noeviction';
 
+/** Stops the hosts, the bench's connections and its redis-server; once, whether the run ended, failed or was interrupted. */
+let cleaning: Promise<void> | null = null;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    server.resume();
+    await hosts.close();
+    await benchCache?.close().catch(() => undefined);
+    admin.disconnect();
+    await server.destroy();
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the hosts and the bench Redis`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
 /** Redis running, empty, writable, and every host back on it with its circuit closed. */
 async function prepare(): Promise<void> {
   server.resume();
@@ -196,11 +216,7 @@ try {
     for (const [line, times] of Object.entries(result.logged)) console.log(`  logged ${times}x ${line}`);
   }
 } finally {
-  server.resume();
-  await hosts.close();
-  await benchCache?.close();
-  admin.disconnect();
-  await server.destroy();
+  await cleanUp();
 }
 
 const markdown = loadMarkdown(results, context);

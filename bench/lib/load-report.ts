@@ -12,6 +12,8 @@ export const COMPUTATIONS_PER_KEY_BAR = 1.1;
 
 /** What autocannon reported for a scenario, over every host. */
 export interface HttpOutcome {
+  /** Connections opened in all (the scenario's, shared out evenly over the hosts). */
+  connections: number;
   /** Responses received. */
   requests: number;
   durationS: number;
@@ -167,7 +169,7 @@ export function summarizeScenario({ scenario, http, before, after, hotKeys, even
     name: scenario.name,
     label: scenario.label,
     kind: scenario.kind,
-    connections: scenario.connections,
+    connections: http.connections,
     pipelining: scenario.pipelining,
     requests: http.requests,
     durationS: http.durationS,

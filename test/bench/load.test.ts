@@ -91,7 +91,7 @@ describe('host counters', () => {
 });
 
 describe('scenario verdicts', () => {
-  const http: HttpOutcome = { requests: 1_000, durationS: 2, non2xx: 0, errors: 0, timeouts: 0, p50Ms: 1, p99Ms: 9, maxMs: 20 };
+  const http: HttpOutcome = { connections: 50, requests: 1_000, durationS: 2, non2xx: 0, errors: 0, timeouts: 0, p50Ms: 1, p99Ms: 9, maxMs: 20 };
   const healthy = SCENARIOS.find((scenario) => scenario.name === 'healthy')!;
   const stopped = SCENARIOS.find((scenario) => scenario.name === 'stopped')!;
   const hosts = (perKey: Record<string, number>[], redis: Record<string, unknown>[]) => ({
