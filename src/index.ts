@@ -7,7 +7,7 @@ export { RepriseOptionsError, type RepriseOptions } from './options.js';
 // The cache engine
 export { createCache, createCacheParts, type CacheOptions } from './cache/create-cache.js';
 export { RepriseCache, type WorkflowArtifactsQuery, type SimilarArtifacts } from './cache/reprise-cache.js';
-export { TwoTierCache, type SetOptions, type CategoryStats } from './cache/two-tier-cache.js';
+export { TwoTierCache, type SetOptions, type GetOrSetOptions, type CategoryStats } from './cache/two-tier-cache.js';
 export { CACHE_CATEGORIES, DEFAULT_TTLS, UnknownCategoryError, isCacheCategory, type CacheCategory } from './cache/categories.js';
 export { normalizeMoodPrompt, type CacheKey } from './cache/keys.js';
 export { DEFAULT_SIMILARITY_THRESHOLD, moodSimilarity } from './cache/similarity.js';

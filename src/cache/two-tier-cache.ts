@@ -19,6 +19,9 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
 import { ChangeLog } from './change-log.js';
+import { AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Lookup } from './across-workers.js';
+import { knownKeys, positiveNumber } from '../validate.js';
+import { isReplyErrorReason } from '../redis/failures.js';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -28,6 +31,14 @@ export interface SetOptions {
    * since (here or, as announced, on another instance), that change is newer and this write is skipped.
    */
   unlessChangedSince?: number;
+}
+
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * One factory call across every process sharing Redis, not just this one: the others wait for its value (at most
+   * `waitMs`, default 30 s) and a crashed computer's lease expires within seconds. With Redis down, one per process.
+   */
+  acrossWorkers?: boolean | AcrossWorkersOptions;
 }
 
 export interface TwoTierCacheOptions {
@@ -64,6 +75,7 @@ export class TwoTierCache {
   private readonly instrumentation: CacheInstrumentation;
   private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly acrossWorkers: AcrossWorkers;
   private readonly changes = new ChangeLog();
   private readonly invalidationListeners = new Set<(categories: CacheCategory[]) => void>();
   private readonly entryCounters = new Map<CacheCategory, () => Promise<number>>();
@@ -79,6 +91,7 @@ export class TwoTierCache {
     this.logger = options.logger;
     this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend, () => this.gateway.status());
     this.counters = this.instrumentation.counters;
+    this.acrossWorkers = new AcrossWorkers({ gateway: options.gateway, keyPrefix: options.keyPrefix, logger: options.logger });
     this.bus = new InvalidationBus({
       gateway: options.gateway,
       subscriber: options.subscriber,
@@ -194,9 +207,10 @@ export class TwoTierCache {
    * The cached value, or the factory's result stored under the category's TTL. Concurrent callers of one missing
    * key share one factory call; a factory error reaches all of them and nothing is cached.
    */
-  async getOrSet<T>(category: CacheCategory, key: CacheKey, factory: () => T | Promise<T>, options: SetOptions = {}): Promise<T> {
+  async getOrSet<T>(category: CacheCategory, key: CacheKey, factory: () => T | Promise<T>, options: GetOrSetOptions = {}): Promise<T> {
     assertCategory(category);
     if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function');
+    const waitAcrossWorkersMs = acrossWorkersWait(options.acrossWorkers);
     const fullKey = this.keyFor(category, key);
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
@@ -209,7 +223,7 @@ export class TwoTierCache {
       return pending as Promise<T>;
     }
     const ttlMs = this.ttlMs(category, options);
-    const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span))
+    const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span, waitAcrossWorkersMs))
       .finally(() => this.inflight.delete(fullKey));
     this.inflight.set(fullKey, load);
     return load;
@@ -279,6 +293,7 @@ export class TwoTierCache {
       misses,
       hitRate: ratio(hits, hits + misses),
       coalesced: this.coalesced,
+      acrossWorkers: this.acrossWorkers.stats(),
       categories,
       tiers: {
         memory: {
@@ -371,16 +386,17 @@ export class TwoTierCache {
     });
   }
 
-  /** The value in Redis, undefined on a miss, or UNANSWERED when Redis failed or was skipped (also counted as a miss). */
+  /** The value in Redis, undefined on a miss, or UNANSWERED when Redis did not answer (also counted as a miss). */
   private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
     if (!this.gateway.client) return undefined;
     const mark = this.changes.mark();
-    const text = await this.gateway.run('get', (client) => client.get(fullKey), UNANSWERED);
-    if (text === UNANSWERED) {
+    const read = await this.gateway.attempt('get', (client) => client.get(fullKey));
+    if (!read.ok) {
       counters.redisMisses += 1;
-      return UNANSWERED;
+      // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
+      return isReplyErrorReason(read.reason) ? undefined : UNANSWERED;
     }
-    return this.acceptFromRedis(counters, fullKey, text, mark);
+    return this.acceptFromRedis(counters, fullKey, read.value, mark);
   }
 
   /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
@@ -435,21 +451,34 @@ export class TwoTierCache {
     factory: () => T | Promise<T>,
     ttlMs: number,
     span: Span | undefined,
+    waitAcrossWorkersMs: number | null,
   ): Promise<T> {
     const counters = this.counters[category];
     counters.memoryMisses += 1;
-    const mark = this.changes.mark();
+    let since = this.changes.mark();
     const fromRedis = await this.readRedis(counters, fullKey);
     const hit = fromRedis !== undefined && fromRedis !== UNANSWERED;
     span?.setAttribute('cache.hit', hit);
     if (hit) return fromRedis as T;
-    const value = await factory();
-    if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
-    // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
-    if (!this.changes.unchangedSince(fullKey, mark)) return value;
-    // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
-    await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis === UNANSWERED });
-    return value;
+
+    const computeAndStore = async (): Promise<T> => {
+      const value = await factory();
+      if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
+      // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
+      if (!this.changes.unchangedSince(fullKey, since)) return value;
+      // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
+      await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis === UNANSWERED });
+      return value;
+    };
+    if (waitAcrossWorkersMs === null || fromRedis === UNANSWERED || !this.gateway.client) return computeAndStore();
+    // Each look at Redis restarts what counts as a newer change: a computation starts after the last look.
+    const lookup = async (): Promise<Lookup<T>> => {
+      since = this.changes.mark();
+      const value = await this.readRedis(newCounters(), fullKey);
+      if (value === UNANSWERED) return { found: false, answered: false };
+      return value === undefined ? { found: false, answered: true } : { found: true, value: value as T };
+    };
+    return this.acrossWorkers.run(fullKey, lookup, computeAndStore, waitAcrossWorkersMs);
   }
 
   private tellInvalidated(prefixes: readonly string[]): void {
@@ -462,12 +491,22 @@ export class TwoTierCache {
       this.changes.changed(key);
       this.memory.delete(key);
     }
+    if (invalidation.keys) this.acrossWorkers.announced(invalidation.keys);
     if (invalidation.prefixes) {
       this.changes.changedMany();
       this.memory.deleteByPrefix(invalidation.prefixes);
       this.tellInvalidated(invalidation.prefixes);
+      this.acrossWorkers.announced('all');
     }
   }
+}
+
+/** The longest wait for another process's computation, or null for a computation in this process alone. */
+function acrossWorkersWait(option: GetOrSetOptions['acrossWorkers']): number | null {
+  if (option === undefined || option === false) return null;
+  if (option === true) return DEFAULT_ACROSS_WORKERS_WAIT_MS;
+  knownKeys(option, ['waitMs'], 'acrossWorkers');
+  return positiveNumber(option.waitMs ?? DEFAULT_ACROSS_WORKERS_WAIT_MS, 'acrossWorkers.waitMs');
 }
 
 /** What a Redis read returns when Redis failed or was skipped, as opposed to a miss (undefined). */

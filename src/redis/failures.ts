@@ -22,6 +22,11 @@ export type UnansweredReason = (typeof UNANSWERED_REASONS)[number];
 
 export type FailureReason = UnansweredReason | ReplyErrorReason;
 
+/** True when Redis did reply (with an error): it is alive, and a write may follow. */
+export function isReplyErrorReason(reason: FailureReason): reason is ReplyErrorReason {
+  return (REPLY_ERROR_REASONS as readonly string[]).includes(reason);
+}
+
 /** Reasons that count as Redis failing (logged, counted as errors); `no_redis` and `unavailable` are not errors. */
 export const COUNTED_REASONS = ['connection', 'stalled', 'wait_limit', ...REPLY_ERROR_REASONS] as const;
 export type CountedReason = (typeof COUNTED_REASONS)[number];

@@ -50,6 +50,8 @@ export interface LeaseLockOptions {
   logger: Logger;
   /** What the lock guards, for log lines. */
   name?: string;
+  /** Say at debug level, not as a warning, that the lock fell back to this process (for short, frequent leases). */
+  quiet?: boolean;
 }
 
 /** A key written together with the release, only if the lease still owns the lock. */
@@ -85,6 +87,7 @@ export class LeaseLock {
   private readonly gateway: RedisGateway;
   private readonly logger: Logger;
   private readonly name: string;
+  private readonly quiet: boolean;
   private held: HeldLease | null = null;
 
   constructor(options: LeaseLockOptions) {
@@ -95,6 +98,7 @@ export class LeaseLock {
     this.gateway = options.gateway;
     this.logger = options.logger;
     this.name = options.name ?? options.key;
+    this.quiet = options.quiet ?? false;
   }
 
   /** A lease carrying `token`, or null when someone (here or in another process) holds the lock. */
@@ -111,7 +115,8 @@ export class LeaseLock {
       return null;
     }
     if (taken.ok) return taken.value === 'OK' ? this.hold(token, 'redis') : null;
-    this.logger.warn(`${this.name}: Redis did not take the lock (${taken.reason}); held in this process only, other processes may run at the same time`);
+    const say = this.quiet ? this.logger.debug : this.logger.warn;
+    say.call(this.logger, `${this.name}: Redis did not take the lock (${taken.reason}); held in this process only, other processes may run at the same time`);
     const lease = this.hold(token, 'memory');
     this.settleLate(taken, token, this.held);
     return lease;
