@@ -10,6 +10,8 @@
  */
 import { normalizeMoodPrompt } from '../../src/cache/keys.js';
 import type { Reprise } from '../../src/reprise.js';
+import type { CacheCategory } from '../../src/cache/categories.js';
+import type { CacheKey } from '../../src/cache/keys.js';
 import type { ReccobeatsAudioFeatures, ReccobeatsTrack } from '../../src/reccobeats/types.js';
 import { analyseMood, type MoodAnalysis } from './mood-analysis.js';
 import { topTracksOf } from './listening-history.js';
@@ -83,7 +85,7 @@ export class PlaylistWorkflow {
   }
 
   private async personalPlaylist(userId: string, mood: string, signal?: AbortSignal): Promise<Playlist> {
-    const analysis = await this.cached('mood_analysis', mood, () => {
+    const analysis = await this.cachedAcrossWorkers('mood_analysis', mood, () => {
       this.upstreamCalls.moodAnalysis += 1;
       return analyseMood(mood, this.latencies.moodAnalysisMs, signal);
     });
@@ -93,7 +95,7 @@ export class PlaylistWorkflow {
     const seeds = reused?.artifacts.seeds ?? (await this.chooseSeeds(userId, mood, analysis, signal));
     // Keyed by what the request depends on, not by the prompt's wording: a tweaked prompt with the same targets reuses it.
     const targetsKey = Object.values(analysis.targets).join(',');
-    const tracks = await this.cached('recommendations', [targetsKey, ...seeds], () =>
+    const tracks = await this.cachedAcrossWorkers('recommendations', [targetsKey, ...seeds], () =>
       this.reprise.reccobeats.getRecommendations({ seeds, size: PLAYLIST_SIZE, ...analysis.targets }),
     );
     const reusedFrom = reused && reused.moodPrompt !== mood ? reused.moodPrompt : undefined;
@@ -108,7 +110,7 @@ export class PlaylistWorkflow {
 
   /** Steps 2-5: the user's tracks that ReccoBeats knows, ranked by how well their audio features fit the mood. */
   private async chooseSeeds(userId: string, mood: string, analysis: MoodAnalysis, signal?: AbortSignal): Promise<string[]> {
-    const topTracks = await this.cached('top_tracks', userId, () => {
+    const topTracks = await this.cachedAcrossWorkers('top_tracks', userId, () => {
       this.upstreamCalls.topTracks += 1;
       return topTracksOf(userId, this.latencies.topTracksMs, signal);
     });
@@ -143,8 +145,13 @@ export class PlaylistWorkflow {
     return found;
   }
 
-  private cached<T>(category: Parameters<Reprise['cache']['getOrSet']>[0], key: Parameters<Reprise['cache']['getOrSet']>[1], load: () => Promise<T>): Promise<T> {
+  private cached<T>(category: CacheCategory, key: CacheKey, load: () => Promise<T>): Promise<T> {
     return this.useCache ? this.reprise.cache.getOrSet(category, key, load) : load();
+  }
+
+  /** For the slow stages (an LLM, Spotify, ReccoBeats recommendations): one call across every worker, not one each. */
+  private cachedAcrossWorkers<T>(category: CacheCategory, key: CacheKey, load: () => Promise<T>): Promise<T> {
+    return this.useCache ? this.reprise.cache.getOrSet(category, key, load, { acrossWorkers: true }) : load();
   }
 }
 

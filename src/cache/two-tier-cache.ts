@@ -39,6 +39,17 @@ export interface GetOrSetOptions extends SetOptions {
    * `waitMs`, default 30 s) and a crashed computer's lease expires within seconds. With Redis down, one per process.
    */
   acrossWorkers?: boolean | AcrossWorkersOptions;
+  /** A cached value this returns false for is recomputed like a miss (e.g. one close to its expiry). */
+  isFresh?: (value: unknown) => boolean;
+}
+
+/** How getOrSet loads a key that memory does not hold. */
+interface LoadPlan<T> {
+  factory: () => T | Promise<T>;
+  ttlMs: number;
+  /** The longest wait for another process's computation, or null to compute in this process alone. */
+  waitAcrossWorkersMs: number | null;
+  isFresh: ((value: unknown) => boolean) | undefined;
 }
 
 export interface TwoTierCacheOptions {
@@ -210,10 +221,12 @@ export class TwoTierCache {
   async getOrSet<T>(category: CacheCategory, key: CacheKey, factory: () => T | Promise<T>, options: GetOrSetOptions = {}): Promise<T> {
     assertCategory(category);
     if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function');
+    const { isFresh } = options;
+    if (isFresh !== undefined && typeof isFresh !== 'function') throw new TypeError('getOrSet isFresh must be a function');
     const waitAcrossWorkersMs = acrossWorkersWait(options.acrossWorkers);
     const fullKey = this.keyFor(category, key);
     const cached = this.memory.get(fullKey);
-    if (cached !== undefined) {
+    if (cached !== undefined && (isFresh === undefined || isFresh(cached))) {
       this.instrumentation.memoryHit('get_or_set', category, undefined);
       return cached as T;
     }
@@ -222,8 +235,8 @@ export class TwoTierCache {
       this.coalesced += 1;
       return pending as Promise<T>;
     }
-    const ttlMs = this.ttlMs(category, options);
-    const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, factory, ttlMs, span, waitAcrossWorkersMs))
+    const plan: LoadPlan<T> = { factory, ttlMs: this.ttlMs(category, options), waitAcrossWorkersMs, isFresh };
+    const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, plan, span))
       .finally(() => this.inflight.delete(fullKey));
     this.inflight.set(fullKey, load);
     return load;
@@ -445,19 +458,14 @@ export class TwoTierCache {
     return decoded.value;
   }
 
-  private async loadThrough<T>(
-    category: CacheCategory,
-    fullKey: string,
-    factory: () => T | Promise<T>,
-    ttlMs: number,
-    span: Span | undefined,
-    waitAcrossWorkersMs: number | null,
-  ): Promise<T> {
+  private async loadThrough<T>(category: CacheCategory, fullKey: string, plan: LoadPlan<T>, span: Span | undefined): Promise<T> {
+    const { factory, ttlMs, waitAcrossWorkersMs, isFresh } = plan;
+    const usable = (value: unknown) => value !== undefined && value !== UNANSWERED && (isFresh === undefined || isFresh(value));
     const counters = this.counters[category];
     counters.memoryMisses += 1;
     let since = this.changes.mark();
     const fromRedis = await this.readRedis(counters, fullKey);
-    const hit = fromRedis !== undefined && fromRedis !== UNANSWERED;
+    const hit = usable(fromRedis);
     span?.setAttribute('cache.hit', hit);
     if (hit) return fromRedis as T;
 
@@ -476,7 +484,7 @@ export class TwoTierCache {
       since = this.changes.mark();
       const value = await this.readRedis(newCounters(), fullKey);
       if (value === UNANSWERED) return { found: false, answered: false };
-      return value === undefined ? { found: false, answered: true } : { found: true, value: value as T };
+      return usable(value) ? { found: true, value: value as T } : { found: false, answered: true };
     };
     return this.acrossWorkers.run(fullKey, lookup, computeAndStore, waitAcrossWorkersMs);
   }

@@ -33,17 +33,27 @@ export class PrecomputedStore {
    * stored: that change is newer than what was computed.
    */
   async put(mood: string, computed: ComputedRecommendations, since?: number): Promise<PrecomputedRecommendations> {
+    const entry = this.entryOf(computed);
+    await this.cache.set(CATEGORY, mood, entry, since === undefined ? {} : { unlessChangedSince: since });
+    return entry;
+  }
+
+  /**
+   * The fresh entry of a popular mood, computed once across every worker sharing Redis when none has it (the
+   * others wait for its value). A computation the mood was invalidated during is answered but not stored.
+   */
+  async getOrCompute(mood: string, compute: () => Promise<ComputedRecommendations>): Promise<PrecomputedRecommendations> {
+    return this.cache.getOrSet(CATEGORY, mood, async () => this.entryOf(await compute()), {
+      acrossWorkers: true,
+      isFresh: (value) => isEntry(value) && PrecomputedStore.isFresh(value),
+    });
+  }
+
+  private entryOf(computed: ComputedRecommendations): PrecomputedRecommendations {
     const { recommendations, moodAnalysis } = checkComputed(computed);
     const ttlMs = this.cache.ttls[CATEGORY] * 1_000;
     const computedAt = new Date();
-    const entry: PrecomputedRecommendations = {
-      recommendations,
-      moodAnalysis: moodAnalysis ?? null,
-      computedAt,
-      expiresAt: new Date(computedAt.getTime() + ttlMs),
-    };
-    await this.cache.set(CATEGORY, mood, entry, since === undefined ? {} : { unlessChangedSince: since });
-    return entry;
+    return { recommendations, moodAnalysis: moodAnalysis ?? null, computedAt, expiresAt: new Date(computedAt.getTime() + ttlMs) };
   }
 
   async delete(mood: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 /**
  * Read-through for mood recommendations: a fresh precomputed entry is served at once; otherwise the workflow runs
- * once for all concurrent callers of the same mood in this process, and its result is stored when the mood is one
- * worth keeping. Every call counts the mood's usage.
+ * once for all concurrent callers of the same mood in this process, and, for a mood worth keeping, once across every
+ * worker sharing Redis, its result stored for all. Every call counts the mood's usage.
  */
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { checkComputed, PrecomputedStore } from './precomputed-store.js';
@@ -54,9 +54,10 @@ export class ReadThrough {
     }
     // Nothing aborts a read-through: it serves a live request, which decides how long to wait.
     const signal = new AbortController().signal;
-    const since = store.changeMark();
-    const computed = checkComputed(await telemetry.profiler.time('popular_moods.compute', () => compute(mood, { signal, reason: 'read-through' })));
-    if (await this.options.worthStoring(mood)) return { ...withoutExpiry(await store.put(mood, computed, since)), source: 'computed' };
+    const run = async () => checkComputed(await telemetry.profiler.time('popular_moods.compute', () => compute(mood, { signal, reason: 'read-through' })));
+    // A popular mood is computed once across all workers and kept for everyone; any other, for this call alone.
+    if (await this.options.worthStoring(mood)) return { ...withoutExpiry(await store.getOrCompute(mood, run)), source: 'computed' };
+    const computed = await run();
     return { recommendations: computed.recommendations, moodAnalysis: computed.moodAnalysis ?? null, computedAt: new Date(), source: 'computed' };
   }
 }

@@ -42,6 +42,16 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(sample(metrics, 'reprise_upstream_calls_avoided_total', { reason: 'precomputed' })).toBe(1);
     });
 
+    // Only where workers share a Redis: in memory mode each worker is on its own by design.
+    if (mode !== 'memory') it('computes a popular mood once across three workers sharing Redis', async () => {
+      const prefix = suite.freshPrefix();
+      const workflow = countingCompute();
+      const workers = await Promise.all([1, 2, 3].map(() => open({ computeRecommendations: workflow.compute }, prefix)));
+      const results = await Promise.all(workers.flatMap((worker) => Array.from({ length: 10 }, () => worker.moods.getOrCompute('party vibes'))));
+      expect(workflow.calls).toHaveLength(1);
+      for (const result of results) expect(result).toMatchObject(resultFor('party vibes'));
+    });
+
     it('answers but does not store a computation its mood was invalidated during', async () => {
       const workflow = controlledCompute();
       const instance = await open({ computeRecommendations: workflow.compute });
