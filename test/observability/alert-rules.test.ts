@@ -28,7 +28,7 @@ interface AlertRule {
 const rules: AlertRule[] = (parse(readFileSync(RULES, 'utf8'), { strict: true, uniqueKeys: true }) as { groups: Array<{ rules: AlertRule[] }> })
   .groups.flatMap((group) => group.rules);
 
-const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
+const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRedisFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
 
 describe('alert rules as written', () => {
   it('has the alerts of the issue, each with a severity, a summary and a description', () => {
