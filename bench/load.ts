@@ -200,6 +200,7 @@ try {
     const before = await hosts.snapshot(prefix);
     const stop = { done: false };
     const began = performance.now();
+    const startedAt = Date.now();
     const faulting = fault(scenario, server, admin, benchCache, events, began, stop);
     let http: HttpOutcome;
     try {
@@ -209,11 +210,12 @@ try {
       await faulting;
     }
     if (scenario.name === 'full') events.push(`used_memory ${await usedMemory(admin)} bytes at the end`);
-    const after = await hosts.snapshot(prefix);
-    const result = summarizeScenario({ scenario, http, before, after, hotKeys: settings.hotKeys, events });
+    const after = await hosts.snapshot(prefix, startedAt);
+    const result = summarizeScenario({ scenario, http, before, after, startedAt, hotKeys: settings.hotKeys, events });
     results.push(result);
     console.log(`${scenario.label}: ${result.requests} requests, ${result.failed} failed, ${result.redis.timeouts} command timeouts, ${result.redis.circuitOpenings} circuit openings, ${result.computationsPerKey.toFixed(2)} computations per key`);
-    for (const [line, times] of Object.entries(result.logged)) console.log(`  logged ${times}x ${line}`);
+    for (const event of events) console.log(`  bench: ${event}`);
+    for (const entry of result.log) console.log(`  +${entry.atMs} ms host ${entry.host} ${entry.line}`);
   }
 } finally {
   await cleanUp();

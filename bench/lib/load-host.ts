@@ -17,9 +17,13 @@ if (!config) throw new Error(`${HOST_CONFIG_VARIABLE} is not set: this file is s
 
 /** Log lines by message (first 160 characters), so a flood of one warning stays one entry. */
 const logged = new Map<string, number>();
+/** The latest log lines with when they came (epoch ms), so the bench can place them in its scenario's timeline. */
+const recent: { at: number; line: string }[] = [];
 const note = (level: string) => (message: string) => {
   const line = `${level}: ${message.slice(0, 160)}`;
   if (logged.has(line) || logged.size < 50) logged.set(line, (logged.get(line) ?? 0) + 1);
+  recent.push({ at: Date.now(), line });
+  if (recent.length > 200) recent.shift();
 };
 const logger: Logger = { debug() {}, info() {}, warn: note('warn'), error: note('error') };
 
@@ -78,6 +82,7 @@ app.get('/item/:key', (req, res) => {
 
 app.post('/bench/snapshot', (req, res) => {
   const prefix = typeof req.query.prefix === 'string' ? req.query.prefix : '';
+  const since = Number(req.query.since ?? Number.POSITIVE_INFINITY);
   const perKey: Record<string, number> = {};
   for (const [key, count] of computed) if (key.startsWith(prefix)) perKey[key] = count;
   const keys = prefix ? [...requested].filter((key) => key.startsWith(prefix)) : [];
@@ -90,6 +95,7 @@ app.post('/bench/snapshot', (req, res) => {
     sampledOpenings,
     loopMaxMs: loopDelay.max / 1e6,
     logged: Object.fromEntries(logged),
+    log: recent.filter((entry) => entry.at >= since),
   };
   loopDelay.reset();
   res.json(snapshot);

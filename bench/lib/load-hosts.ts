@@ -34,11 +34,15 @@ export class LoadHosts {
     return this.hosts;
   }
 
-  /** Every host's counters; `prefix` picks the keys whose factory calls are listed one by one. */
-  async snapshot(prefix: string): Promise<HostSnapshot[]> {
+  /**
+   * Every host's counters; `prefix` picks the keys whose factory calls are listed one by one, `logSince` (epoch ms)
+   * the log lines returned.
+   */
+  async snapshot(prefix: string, logSince?: number): Promise<HostSnapshot[]> {
+    const since = logSince === undefined ? '' : `&since=${logSince}`;
     return Promise.all(
       this.hosts.map(async (host) => {
-        const response = await fetch(`${host.url}/bench/snapshot?prefix=${encodeURIComponent(prefix)}`, {
+        const response = await fetch(`${host.url}/bench/snapshot?prefix=${encodeURIComponent(prefix)}${since}`, {
           method: 'POST',
           signal: AbortSignal.timeout(10_000),
         });

@@ -39,4 +39,6 @@ export interface HostSnapshot {
   loopMaxMs: number;
   /** Warnings and errors the cache logged, by message, with how often. */
   logged: Record<string, number>;
+  /** Log lines since the time asked for (epoch ms), the latest 200 at most. */
+  log: { at: number; line: string }[];
 }

@@ -129,6 +129,8 @@ export interface ScenarioResult {
   events: string[];
   /** Warnings the caches logged during the scenario, with how often, over every host. */
   logged: Record<string, number>;
+  /** The same lines in order, each with the host that logged it and when (ms after the load started). */
+  log: { atMs: number; host: number; line: string }[];
   bars: BarCheck[];
   pass: boolean;
 }
@@ -138,6 +140,8 @@ export interface ScenarioInput {
   http: HttpOutcome;
   before: readonly HostSnapshot[];
   after: readonly HostSnapshot[];
+  /** When the load started (epoch ms): log times are given from there. */
+  startedAt?: number;
   /** Keys whose index (after the last '-') is below this are the hot ones. */
   hotKeys: number;
   events: string[];
@@ -149,7 +153,7 @@ export function isHotKey(key: string, hotKeys: number): boolean {
   return Number.isInteger(index) && index < hotKeys;
 }
 
-export function summarizeScenario({ scenario, http, before, after, hotKeys, events }: ScenarioInput): ScenarioResult {
+export function summarizeScenario({ scenario, http, before, after, startedAt = 0, hotKeys, events }: ScenarioInput): ScenarioResult {
   const requested = new Set(after.flatMap((snapshot) => snapshot.requested));
   const distinctKeys = requested.size;
   const distinctHotKeys = [...requested].filter((key) => isHotKey(key, hotKeys)).length;
@@ -190,6 +194,9 @@ export function summarizeScenario({ scenario, http, before, after, hotKeys, even
     backendsAtEnd: after.map((snapshot) => snapshot.stats.cacheType),
     events,
     logged,
+    log: after
+      .flatMap((snapshot, host) => (snapshot.log ?? []).map((entry) => ({ atMs: entry.at - startedAt, host, line: entry.line })))
+      .sort((a, b) => a.atMs - b.atMs),
     bars: [],
     pass: true,
   };

@@ -65,6 +65,7 @@ function snapshot(redis: Record<string, unknown>, extra: Partial<HostSnapshot> =
     sampledOpenings: 0,
     loopMaxMs: 1,
     logged: {},
+    log: [],
     ...extra,
   };
 }
