@@ -15,6 +15,21 @@ import type { RedisGateway, Unanswered } from './gateway.js';
 import { LuaScript } from './lua-script.js';
 import { wholeNumber } from '../validate.js';
 
+/**
+ * SET NX PX, repairing a lock key no lease of ours could have left: one without a TTL (set by hand, or a TTL lost to
+ * a restore) or of another type would otherwise block every caller forever. 1: taken, 2: taken after a repair, 0: held.
+ */
+const ACQUIRE = new LuaScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return 1
+end
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' or redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0`);
+
 const RENEW = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -101,20 +116,27 @@ export class LeaseLock {
     this.quiet = options.quiet ?? false;
   }
 
-  /** A lease carrying `token`, or null when someone (here or in another process) holds the lock. */
+  /**
+   * A lease carrying `token`, or null when someone (here or in another process) holds the lock. A lock key without
+   * expiry, or of another type, is no live lease: it is replaced, and the replacement logged.
+   */
   async acquire(token: string = randomUUID()): Promise<Lease | null> {
     if (typeof token !== 'string' || token === '') throw new TypeError('a lease token is a non-empty string');
     if (this.heldHere()) return null;
     if (!this.gateway.client) return this.hold(token, 'memory');
 
-    const taken = await this.gateway.attempt('lock.acquire', (client) => client.set(this.key, token, 'PX', this.leaseMs, 'NX'), { write: true });
+    const taken = await this.gateway.attempt('lock.acquire', (client) => ACQUIRE.run(client, [this.key], [token, this.leaseMs]), { write: true });
     // Another caller in this process may have taken a local lease while we waited.
     if (this.heldHere()) {
-      if (taken.ok && taken.value === 'OK') await this.releaseInRedis(token, []);
+      if (taken.ok && isTaken(taken.value)) await this.releaseInRedis(token, []);
       else if (!taken.ok) this.settleLate(taken, token, null);
       return null;
     }
-    if (taken.ok) return taken.value === 'OK' ? this.hold(token, 'redis') : null;
+    if (taken.ok) {
+      if (!isTaken(taken.value)) return null;
+      if (Number(taken.value) === 2) this.logger.warn(`${this.name}: the lock key had no expiry or was not a lock; replaced`);
+      return this.hold(token, 'redis');
+    }
     const say = this.quiet ? this.logger.debug : this.logger.warn;
     say.call(this.logger, `${this.name}: Redis did not take the lock (${taken.reason}); held in this process only, other processes may run at the same time`);
     const lease = this.hold(token, 'memory');
@@ -129,7 +151,7 @@ export class LeaseLock {
    */
   private settleLate(taken: Unanswered<unknown>, token: string, held: HeldLease | null): void {
     void taken.late?.then(async (landed) => {
-      if (landed?.value !== 'OK') return;
+      if (!landed || !isTaken(landed.value)) return;
       if (held && !held.released && this.held === held) {
         held.scope = 'redis';
         this.logger.info(`${this.name}: the lock's late SET landed; the running lease now holds it in Redis`);
@@ -234,6 +256,10 @@ export class LeaseLock {
     clearInterval(held.timer);
     if (this.held === held) this.held = null;
   }
+}
+
+function isTaken(reply: unknown): boolean {
+  return Number(reply) === 1 || Number(reply) === 2;
 }
 
 interface HeldLease {

@@ -146,6 +146,29 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('lease lock on %s Redis', (
     expect(backend.cli('GET', key)).toBe('survivor');
     await taken!.release();
   });
+  it('repairs a lock key that no lease left (no expiry, or not a string) instead of waiting on it forever', async () => {
+    const [a] = [await processOn(backend.url)];
+    const stuck = `lock-test:${++keyCounter}`;
+    backend.cli('SET', stuck, 'left by hand');
+    const lease = await lockFor(a, stuck).acquire('repairer');
+    expect(lease?.scope).toBe('redis');
+    expect(backend.cli('GET', stuck)).toBe('repairer');
+    expect(Number(backend.cli('PTTL', stuck))).toBeGreaterThan(0);
+    expect(a.logger.lines.some((line) => line.includes('had no expiry or was not a lock; replaced'))).toBe(true);
+    await lease!.release();
+
+    const wrongType = `lock-test:${++keyCounter}`;
+    backend.cli('RPUSH', wrongType, 'x');
+    const second = await lockFor(a, wrongType).acquire('second');
+    expect(backend.cli('GET', wrongType)).toBe('second');
+    await second!.release();
+
+    // A live lease of someone else, with its expiry, is respected.
+    const held = `lock-test:${++keyCounter}`;
+    backend.cli('SET', held, 'someone', 'PX', '60000');
+    expect(await lockFor(a, held).acquire('intruder')).toBeNull();
+    expect(backend.cli('GET', held)).toBe('someone');
+  });
 });
 
 describe('lease lock without Redis', () => {
