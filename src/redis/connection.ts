@@ -110,6 +110,9 @@ function failFastOptions(tuning: ConnectionTuning): RedisOptions {
     retryStrategy: reconnectDelay,
     // Keep the connection warm and notice dead peers.
     keepAlive: 10_000,
+    // A command in flight when the connection drops fails then; resending it after a reconnect could apply a
+    // non-idempotent script twice, long after its caller was answered from memory.
+    autoResendUnfulfilledCommands: false,
     lazyConnect: false,
   };
 }

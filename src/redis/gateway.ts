@@ -321,6 +321,8 @@ export class RedisGateway {
     const onDown = () => {
       this.breaker.trip();
       this.noteBackend();
+      // Calls waiting on the closed connection are answered now, not after a silence: a killed Redis is down at once.
+      this.watch.releaseAll('connection');
     };
     // Without an error listener ioredis errors would crash the host; they are counted by the commands that fail.
     const onError = (error: unknown) => {

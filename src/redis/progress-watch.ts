@@ -10,7 +10,7 @@
  * is given up while Redis, still answering others, stays up.
  */
 
-export type Release = 'stalled' | 'wait_limit';
+export type Release = 'stalled' | 'wait_limit' | 'connection';
 
 export interface WaitingCall {
   /** Free time (ms) the watch had counted when the call started. */
@@ -71,6 +71,15 @@ export class ProgressWatch {
     this.silentMs = 0;
   }
 
+  /** Gives up every waiting call at once: the connection under them is gone. Returns how many there were. */
+  releaseAll(why: Release): number {
+    const released = [...this.waiting];
+    this.waiting.clear();
+    this.silentMs = 0;
+    for (const call of released) call.release(why);
+    return released.length;
+  }
+
   close(): void {
     this.stop();
   }
@@ -115,11 +124,7 @@ export class ProgressWatch {
   }
 
   private stall(): void {
-    const released = [...this.waiting];
-    this.waiting.clear();
-    this.silentMs = 0;
     this.stop();
-    for (const call of released) call.release('stalled');
-    this.options.onStall(released.length);
+    this.options.onStall(this.releaseAll('stalled'));
   }
 }

@@ -178,6 +178,21 @@ describe.skipIf(!hasRedisServer)('failure detection on a real Redis', () => {
     expect(await reader.get('recommendations', 'x')).toBe(1);
   });
 
+  it('answers calls waiting on a connection that closes at once, as connection failures, not after a silence', async () => {
+    // A silence of 10 s would mean a stall: anything answered sooner was answered because the connection closed.
+    const cache = await open({ redisCommandTimeoutMs: 10_000 });
+    await cache.set('recommendations', 'kept', 'in memory too');
+    server().pause();
+    const reads = Array.from({ length: 20 }, (_, i) => cache.get('recommendations', `waiting-${i}`));
+    await server().kill();
+    expect(await Promise.all(reads)).toEqual(new Array(20).fill(undefined));
+    const redis = cache.stats().tiers.redis;
+    expect(redis.errorsByReason.connection).toBeGreaterThanOrEqual(20);
+    expect(redis.errorsByReason.stalled).toBe(0);
+    expect(await cache.get('recommendations', 'kept')).toBe('in memory too');
+    expect(cache.stats().cacheType).toBe('memory');
+  });
+
   it('settles a lock whose SET NX was given up: the running lease adopts it, a finished one releases it', async () => {
     const client = new Redis({ host: '127.0.0.1', port: server().port, enableOfflineQueue: false });
     const lockLogger = recordingLogger();
