@@ -9,7 +9,7 @@ export { createCache, createCacheParts, type CacheOptions } from './cache/create
 export { RepriseCache, type WorkflowArtifactsQuery, type SimilarArtifacts } from './cache/reprise-cache.js';
 export { TwoTierCache, type SetOptions, type GetOrSetOptions, type CategoryStats } from './cache/two-tier-cache.js';
 export { CACHE_CATEGORIES, DEFAULT_TTLS, UnknownCategoryError, isCacheCategory, type CacheCategory } from './cache/categories.js';
-export { normalizeMoodPrompt, type CacheKey } from './cache/keys.js';
+export { normalizeMoodPrompt, InvalidKeyError, MAX_KEY_PART_LENGTH, MAX_MOOD_PROMPT_LENGTH, type CacheKey } from './cache/keys.js';
 export { DEFAULT_SIMILARITY_THRESHOLD, moodSimilarity } from './cache/similarity.js';
 export { EncodeError } from './cache/serializer.js';
 

@@ -119,6 +119,8 @@ export class RepriseCache extends TwoTierCache {
     if (!Array.isArray(artistIds) || artistIds.length === 0 || !artistIds.every((id) => typeof id === 'string' && id !== '')) {
       throw new TypeError('artistIds must be a non-empty array of non-empty strings');
     }
+    // The same checks as any key part (length, well-formed Unicode): hashing would hide a lone surrogate as U+FFFD.
+    encodeKey(artistIds);
     // JSON keeps ids apart whatever they contain ("a\nb" is not "a" + "b").
     const canonical = JSON.stringify([...new Set(artistIds)].sort());
     const digest = createHash('sha256').update(canonical).digest('base64url');

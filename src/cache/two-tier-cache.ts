@@ -64,8 +64,12 @@ export interface TwoTierCacheOptions {
   telemetry?: Telemetry;
 }
 
-/** String keys whose full key is kept per category; past this the table starts over (a bound, not an LRU). */
+/**
+ * String keys whose full key is kept per category; past this the table starts over (a bound, not an LRU). Only short
+ * keys are kept, so the table stays under a few MB whatever the keys: hot keys are ids, long ones are built anew.
+ */
 const FULL_KEYS_KEPT = 4_096;
+const FULL_KEY_MAX_LENGTH = 64;
 
 
 export interface CategoryStats {
@@ -340,7 +344,7 @@ export class TwoTierCache {
   // ---- building blocks shared with the domain helpers ----
 
   protected keyFor(category: CacheCategory, key: CacheKey): string {
-    if (typeof key !== 'string') return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
+    if (typeof key !== 'string' || key.length > FULL_KEY_MAX_LENGTH) return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
     // Hot keys come back again and again: reusing their full key spares building and hashing a new string per read.
     const known = this.fullKeys[category];
     let fullKey = known.get(key);
