@@ -6,6 +6,11 @@
  * Shared by every worker in a Redis sorted set (updated by one Lua script, so concurrent workers never race); kept
  * in a bounded Map of this process when there is no Redis or Redis is unavailable. Both hold at most `maxMoods`
  * moods, dropping the least requested.
+ *
+ * Damaged data in Redis is repaired by the script, never turned into NaN scores or errors: an epoch that is not a
+ * finite number (or lies further in the future than a rebase would ever put it) is reset to now, and the scores,
+ * whose time base is then unknown, are kept in order but scaled so the largest counts as one request made now;
+ * scores that are not finite positive numbers are dropped; a key holding another Redis type is replaced.
  */
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
@@ -22,20 +27,44 @@ const RECORD = new LuaScript(`
 local now = tonumber(ARGV[2])
 local halfLife = tonumber(ARGV[3])
 local maxMoods = tonumber(ARGV[4])
-local stored = redis.call('GET', KEYS[2])
+local rebaseAfter = tonumber(ARGV[6])
+local function finite(x) return type(x) == 'number' and x == x and x ~= math.huge and x ~= -math.huge end
+-- Keys of another type hold nothing of ours: replaced.
+local scoresType = redis.call('TYPE', KEYS[1])['ok']
+if scoresType ~= 'zset' and scoresType ~= 'none' then redis.call('DEL', KEYS[1]) end
+local stored = redis.pcall('GET', KEYS[2])
+if type(stored) == 'table' then
+  redis.call('DEL', KEYS[2])
+  stored = false
+end
 local epoch = stored and tonumber(stored)
+-- Keeps every score a finite number > 0, the largest at most 'top'.
+local function saneScores(top)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', 0)
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '+inf', '+inf')
+  local largest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  largest = largest and tonumber(largest)
+  if finite(largest) and largest > top then redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', top / largest) end
+end
+if stored and not (finite(epoch) and (epoch - now) / halfLife <= rebaseAfter) then
+  -- Damaged ('nan', 'inf', text, or far in the future): the scores' time base is unknown.
+  saneScores(1)
+  epoch = nil
+end
 if not epoch then
   epoch = now
   redis.call('SET', KEYS[2], epoch)
 end
 local age = (now - epoch) / halfLife
-if age > tonumber(ARGV[6]) then
+if age > rebaseAfter then
   redis.call('ZUNIONSTORE', KEYS[1], 1, KEYS[1], 'WEIGHTS', 2 ^ (-age))
+  saneScores(2 ^ rebaseAfter)
   epoch = now
   redis.call('SET', KEYS[2], epoch)
   age = 0
 end
-redis.call('ZINCRBY', KEYS[1], 2 ^ age, ARGV[1])
+local score = tonumber(redis.call('ZINCRBY', KEYS[1], 2 ^ age, ARGV[1]))
+if not finite(score) then redis.call('ZADD', KEYS[1], 2 ^ age, ARGV[1]) end
 local excess = redis.call('ZCARD', KEYS[1]) - maxMoods
 if excess > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
@@ -45,11 +74,16 @@ redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`);
 
 const TOP = new LuaScript(`
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+local epoch = redis.pcall('GET', KEYS[2])
+local n = type(epoch) == 'string' and tonumber(epoch)
+if not n or n ~= n or n == math.huge or n == -math.huge then
   return {}
 end
-return { epoch, redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES') }`);
+local range = redis.pcall('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+if range['err'] then
+  return {}
+end
+return { epoch, range }`);
 
 const UNAVAILABLE = Symbol('redis unavailable');
 

@@ -21,7 +21,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { RegistryActivity, type ActivitySnapshot, type LookupResult } from './activity.js';
 import { expiryFor, missingReasonOf, relativeSeconds, type ForwardEntry, type MissingReason } from './entries.js';
 import { assertReccobeatsId, assertSpotifyId, canonicalReccobeatsId, isReccobeatsId, isSpotifyId } from './ids.js';
-import { SHARD_COUNT } from './layout.js';
+import { SHARD_COUNT, type Shard } from './layout.js';
 import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
 import { RedisRegistryStore } from './redis-store.js';
 import { sweepRedisStore } from './sweeper.js';
@@ -30,6 +30,12 @@ import { wholeNumber } from '../validate.js';
 
 export { BULK_CHUNK_IDS } from './tiered-store.js';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
+/** A sweep run stops after this long; the next run resumes where it stopped. */
+export const DEFAULT_SWEEP_MAX_RUN_MS = 2_000;
+/** close() waits at most this long for a sweep step still in flight (the run itself stops before its next step). */
+const CLOSE_WAIT_MS = 250;
+/** Repairs of damaged Redis data are logged at most this often. */
+const REPAIR_LOG_INTERVAL_MS = 60_000;
 const DEFAULT_MEMORY_MAX_ENTRIES = 50_000;
 
 export interface IdRegistryOptions {
@@ -41,6 +47,11 @@ export interface IdRegistryOptions {
   logger?: Logger;
   /** How often expired entries are removed and counts corrected (default 5 min; 0 turns the timer off). */
   sweepIntervalMs?: number;
+  /**
+   * How long one sweep run may go on (default 2 s). A run that reaches it stops between two steps, leaving each
+   * shard's cursor where it was; the next run resumes from there.
+   */
+  sweepMaxRunMs?: number;
   /** Entries of each kind the in-process store keeps (default 50 000). */
   memoryMaxEntries?: number;
   /** Clock in ms since the Unix epoch (default Date.now); tests move time with it. */
@@ -57,7 +68,8 @@ export interface RegistrySweepReport {
   removed: MemoryCounts;
   /** Miscounted entries found and corrected by finished Redis passes. */
   drift: number;
-  /** False when Redis stopped answering part way (the pass resumes next time). */
+  /** False when the run stopped part way: Redis stopped answering, the run reached sweepMaxRunMs, or close() was
+   * called. The pass resumes from its cursor next time. */
   complete: boolean;
 }
 
@@ -77,6 +89,11 @@ export interface IdRegistryStats extends ActivitySnapshot {
   undecodable: number;
   /** Entries written while Redis could not take them, to be written again when it can. */
   unsynced: number;
+  /**
+   * Damaged registry data found in Redis and repaired by this process (a count that was not a number, a bucket key
+   * of the wrong type, an impossible geometry...). Each repair also recounts the shard it was found in.
+   */
+  repaired: number;
 }
 
 export class IdRegistry {
@@ -88,8 +105,17 @@ export class IdRegistry {
   private readonly activity: RegistryActivity;
   private readonly gateway: RedisGateway;
   private readonly sweepIntervalMs: number;
+  private readonly sweepMaxRunMs: number;
   private readonly sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> = Promise.resolve();
+  /** The shard space the last incomplete run stopped at: the next one begins there. */
+  private sweepResumeAt = 0;
+  private repaired = 0;
+  private repairsUnlogged = 0;
+  private repairLoggedAt = -Infinity;
+  /** Shards where damage was repaired, to be recounted by a sweep pass queued at once. */
+  private readonly toRecount = new Set<Shard>();
+  private recountQueued = false;
   private sweepTotals = { runs: 0, lastRunAt: null as string | null, removed: { validated: 0, missing: 0, reverse: 0 }, drift: 0 };
   private ignoredIds = 0;
   private closed = false;
@@ -107,7 +133,7 @@ export class IdRegistry {
     this.now = options.now ?? Date.now;
     const memoryMaxEntries = wholeNumber(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries');
     this.store = new TieredRegistryStore(
-      new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix)),
+      new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix), (shard, repairs) => this.noteRepairs(shard, repairs)),
       new MemoryRegistryStore(memoryMaxEntries),
       options.gateway,
       memoryMaxEntries,
@@ -122,6 +148,10 @@ export class IdRegistry {
     this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     if (!Number.isFinite(this.sweepIntervalMs) || this.sweepIntervalMs < 0) {
       throw new RangeError(`sweepIntervalMs must be a number of milliseconds >= 0, got ${this.sweepIntervalMs}`);
+    }
+    this.sweepMaxRunMs = options.sweepMaxRunMs ?? DEFAULT_SWEEP_MAX_RUN_MS;
+    if (!Number.isFinite(this.sweepMaxRunMs) || this.sweepMaxRunMs <= 0) {
+      throw new RangeError(`sweepMaxRunMs must be a number of milliseconds > 0, got ${this.sweepMaxRunMs}`);
     }
     if (this.sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => void this.sweepOnSchedule(), this.sweepIntervalMs);
@@ -273,6 +303,7 @@ export class IdRegistry {
       ignoredIds: this.ignoredIds,
       undecodable: this.store.undecodable,
       unsynced: this.store.unsyncedCount,
+      repaired: this.repaired,
     };
   }
 
@@ -281,12 +312,21 @@ export class IdRegistry {
     return this.queueSweep(0);
   }
 
-  /** Stops the sweep timer and waits for a sweep in progress. The gateway (shared) stays open. */
+  /**
+   * Stops the sweep timer and any sweep in progress: a run stops before its next step, and a step still in flight
+   * is waited for at most CLOSE_WAIT_MS, so close() returns promptly whatever Redis is doing. The gateway (shared)
+   * stays open.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.detachMetrics();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    await this.sweeping.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([this.sweeping.catch(() => undefined), waited]);
+    clearTimeout(timer);
   }
 
   // ---- internals --------------------------------------------------------------------------------------------
@@ -375,17 +415,50 @@ export class IdRegistry {
     });
   }
 
-  private queueSweep(minGapSeconds: number): Promise<RegistrySweepReport> {
-    const run = this.sweeping.catch(() => undefined).then(() => this.sweepNow(minGapSeconds));
+  /**
+   * A script found damaged data in a shard and repaired it: counted, logged (at most once a minute), and the
+   * shard's counts recounted by a sweep pass queued now rather than at the next scheduled sweep.
+   */
+  private noteRepairs(shard: Shard, repairs: number): void {
+    this.repaired += repairs;
+    this.repairsUnlogged += repairs;
+    const at = performance.now();
+    if (at - this.repairLoggedAt >= REPAIR_LOG_INTERVAL_MS) {
+      this.logger.warn(
+        `id registry: repaired ${this.repairsUnlogged} damaged key(s) or field(s) in Redis (latest in shard ${shard.index}); recounting`,
+      );
+      this.repairLoggedAt = at;
+      this.repairsUnlogged = 0;
+    }
+    if (this.closed) return;
+    this.toRecount.add(shard);
+    if (this.recountQueued) return;
+    this.recountQueued = true;
+    const recount = this.queueSweep(0, () => {
+      const shards = [...this.toRecount];
+      this.toRecount.clear();
+      this.recountQueued = false;
+      return shards;
+    });
+    recount.catch((error: unknown) => {
+      this.logger.warn(`id registry recount failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  /** Queues a sweep run after the one in progress; `shardsOf` (read when the run starts) limits it to some shards. */
+  private queueSweep(minGapSeconds: number, shardsOf?: () => Shard[]): Promise<RegistrySweepReport> {
+    const run = this.sweeping.catch(() => undefined).then(() => this.sweepNow(minGapSeconds, shardsOf?.()));
     this.sweeping = run;
     return run;
   }
 
-  private async sweepNow(minGapSeconds: number): Promise<RegistrySweepReport> {
+  private async sweepNow(minGapSeconds: number, shards?: Shard[]): Promise<RegistrySweepReport> {
+    if (this.closed) return { backend: 'memory', removed: { validated: 0, missing: 0, reverse: 0 }, drift: 0, complete: false };
     return this.telemetry.profiler.time('registry.sweep', () =>
       this.telemetry.span(
         'registry.sweep',
         async (span) => {
+          const deadline = performance.now() + this.sweepMaxRunMs;
           const now = this.now();
           await this.store.flushUnsynced(now);
           const removed = this.store.memory.sweep(now);
@@ -393,7 +466,12 @@ export class IdRegistry {
           let drift = 0;
           let complete = true;
           if (this.store.redis.configured) {
-            const report = await sweepRedisStore(this.store.redis, relativeSeconds(now), minGapSeconds);
+            const report = await sweepRedisStore(this.store.redis, relativeSeconds(now), minGapSeconds, {
+              deadline,
+              shouldStop: () => this.closed,
+              ...(shards ? { shards } : { start: this.sweepResumeAt }),
+            });
+            if (!shards) this.sweepResumeAt = report.resumeAt;
             complete = report.complete;
             drift = report.drift;
             // Redis is the shared truth: once it answered, its removals are the ones to report.
@@ -414,8 +492,9 @@ export class IdRegistry {
             'registry.removed.missing': removed.missing,
             'registry.drift': drift,
             'registry.complete': complete,
+            ...(shards ? { 'registry.recount_shards': shards.length } : {}),
           });
-          await this.stats();
+          if (!this.closed) await this.stats();
           return { backend, removed, drift, complete };
         },
         { root: true },

@@ -6,7 +6,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { runPerNode as runOnNodes } from '../redis/per-node.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import type { Shard } from './layout.js';
-import { READ_SCRIPT, SWEEP_SCRIPT, UNLINK_SCRIPT, WRITE_SCRIPT } from './scripts.js';
+import { READ_SCRIPT, STATS_SCRIPT, SWEEP_SCRIPT, UNLINK_SCRIPT, WRITE_SCRIPT } from './scripts.js';
 
 type Arg = string | Buffer | number;
 
@@ -16,7 +16,7 @@ export interface RegistryPipeline {
   repriseIdRegistryWriteBuffer(...args: Arg[]): unknown;
   repriseIdRegistryUnlink(...args: Arg[]): unknown;
   repriseIdRegistrySweep(...args: Arg[]): unknown;
-  hmget(key: string, ...fields: string[]): unknown;
+  repriseIdRegistryStats(...args: Arg[]): unknown;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -30,6 +30,7 @@ const SCRIPTS = {
   repriseIdRegistryWrite: WRITE_SCRIPT,
   repriseIdRegistryUnlink: UNLINK_SCRIPT,
   repriseIdRegistrySweep: SWEEP_SCRIPT,
+  repriseIdRegistryStats: STATS_SCRIPT,
 } as const;
 
 const prepared = new WeakSet<RedisClient>();

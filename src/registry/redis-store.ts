@@ -1,12 +1,12 @@
 /**
  * The registry's Redis side: packed fields and values in, packed values out, one script per shard, one pipeline
  * per node. It knows nothing of TTL policy or ID text; an answer of `undefined` means "Redis did not answer for
- * this one" and the caller falls back to memory.
+ * this one" and the caller falls back to memory. The scripts repair damaged data they meet (scripts.ts) and say
+ * how many repairs they made: those are handed to `onRepair`, and every number read from Redis is checked again here.
  */
 import type { RedisGateway } from '../redis/gateway.js';
 import { RegistryLayout, BUCKET_FILL, type Shard, type Space } from './layout.js';
 import { runPerNode, type ShardCommand } from './node-pipelines.js';
-import { META_STAT_FIELDS } from './scripts.js';
 
 export type WriteOp = 'v' | 'm' | 'r';
 
@@ -45,13 +45,16 @@ export interface SweepStep {
   drift: number;
 }
 
+/** Told of each shard where a script found damaged data (a key of the wrong type, a field that is not a count...). */
+export type RepairListener = (shard: Shard, repairs: number) => void;
+
 /** Backstop key TTL beyond an entry's own expiry: sweeps normally remove entries long before. */
 export const BACKSTOP_GRACE_SECONDS = 24 * 60 * 60;
 
 export class RedisRegistryStore {
   readonly layout: RegistryLayout;
 
-  constructor(private readonly gateway: RedisGateway, keyPrefix: string) {
+  constructor(private readonly gateway: RedisGateway, keyPrefix: string, private readonly onRepair: RepairListener = () => {}) {
     this.layout = new RegistryLayout(keyPrefix);
   }
 
@@ -74,6 +77,7 @@ export class RedisRegistryStore {
         const value = reply[position];
         values[index] = Buffer.isBuffer(value) ? value : null;
       });
+      this.noteRepairs(shard, reply[indexes.length]);
     }
     return { values, roundTrips };
   }
@@ -98,7 +102,9 @@ export class RedisRegistryStore {
       const reply = replies.get(shard);
       if (!Array.isArray(reply)) continue;
       for (const index of indexes) written[index] = true;
-      for (let i = 0; i + 1 < reply.length; i += 2) {
+      // (item, old partner) pairs, then the repairs made.
+      this.noteRepairs(shard, reply[reply.length - 1]);
+      for (let i = 0; i + 2 < reply.length; i += 2) {
         const item = indexes[Number(reply[i]) - 1];
         const oldPartner = reply[i + 1];
         if (item !== undefined && Buffer.isBuffer(oldPartner)) replaced.push({ item, oldPartner });
@@ -119,7 +125,11 @@ export class RedisRegistryStore {
     }));
     const { replies } = await runPerNode(this.gateway, 'registry.unlink', commands);
     let removed = 0;
-    for (const reply of replies.values()) removed += Number(reply) || 0;
+    for (const [shard, reply] of replies) {
+      if (!Array.isArray(reply)) continue;
+      removed += count(reply[0]);
+      this.noteRepairs(shard, reply[1]);
+    }
     return removed;
   }
 
@@ -130,28 +140,45 @@ export class RedisRegistryStore {
     ]);
     const reply = replies.get(shard);
     if (!Array.isArray(reply)) return null;
-    const [status, validated, missing, reverse, drift] = reply as [SweepStep['status'], number, number, number, number];
-    return { status, removed: { validated: Number(validated), missing: Number(missing), reverse: Number(reverse) }, drift: Number(drift) };
+    const [status, validated, missing, reverse, drift, repairs] = reply as unknown[];
+    this.noteRepairs(shard, repairs);
+    return {
+      status: status === 'more' || status === 'done' ? status : 'skipped',
+      removed: { validated: count(validated), missing: count(missing), reverse: count(reverse) },
+      drift: count(drift),
+    };
   }
 
-  /** Counts and geometry of every shard: one HMGET per shard, one pipeline per node. Null unless all answered. */
+  /**
+   * Counts and geometry of every shard (repaired first where damaged): one script per shard, one pipeline per node.
+   * Null unless all answered.
+   */
   async meta(): Promise<ShardMeta[] | null> {
     const commands: ShardCommand[] = this.layout.shards.map((shard) => ({
       shard,
-      add: (pipeline) => pipeline.hmget(shard.metaKey, ...META_STAT_FIELDS),
+      add: (pipeline) => pipeline.repriseIdRegistryStats(shard.metaKey, shard.bucketBase),
     }));
     const { replies } = await runPerNode(this.gateway, 'registry.stats', commands);
-    if (replies.size !== this.layout.shards.length) return null;
-    return this.layout.shards.map((shard) => {
-      const [validated, missing, reverse, sLevel, sSplit, rLevel, rSplit] = (replies.get(shard) as (string | null)[]).map((v) => Number(v ?? 0));
-      return {
-        validated: Math.max(0, validated!),
-        missing: Math.max(0, missing!),
-        reverse: Math.max(0, reverse!),
-        forwardBuckets: 2 ** sLevel! + sSplit!,
-        reverseBuckets: 2 ** rLevel! + rSplit!,
-      };
-    });
+    const shards: ShardMeta[] = [];
+    for (const shard of this.layout.shards) {
+      const reply = replies.get(shard);
+      if (!Array.isArray(reply)) return null;
+      const [validated, missing, reverse, forwardBuckets, reverseBuckets, repairs] = reply as unknown[];
+      this.noteRepairs(shard, repairs);
+      shards.push({
+        validated: count(validated),
+        missing: count(missing),
+        reverse: count(reverse),
+        forwardBuckets: count(forwardBuckets),
+        reverseBuckets: count(reverseBuckets),
+      });
+    }
+    return shards;
+  }
+
+  private noteRepairs(shard: Shard, repairs: unknown): void {
+    const n = count(repairs);
+    if (n > 0) this.onRepair(shard, n);
   }
 
   private groupByShard<T>(items: readonly T[], fieldOf: (item: T) => Buffer): Map<Shard, number[]> {
@@ -164,4 +191,10 @@ export class RedisRegistryStore {
     });
     return groups;
   }
+}
+
+/** A count from a script reply: a whole number >= 0, or 0 for anything else (the scripts never send anything else). */
+function count(value: unknown): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' || Buffer.isBuffer(value) ? Number(value.toString()) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

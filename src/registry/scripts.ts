@@ -10,11 +10,28 @@
  *   X:cursor, t:<kind> an unfinished sweep pass: next bucket to visit, and the live entries tallied so far
  *   X:swept            when the last pass finished (registry seconds)
  * A finished pass replaces n:<kind> with its tally, which corrects any drift (keys deleted behind our back).
+ *
+ * Damaged data is repaired, never propagated (the registry is a cache: what damage destroyed is learnt again):
+ *   - every stored number must be a whole number of at most 15 digits; anything else ('nan', '-3', '1.5') is damage;
+ *   - a damaged count is reset to 0 and its space's next sweep pass is not skipped: that pass recounts it;
+ *   - a damaged or lost geometry (level above MAX_LEVEL, split not below 2^level, fields gone while buckets remain,
+ *     or, seen by sweeps and stats, a bucket count whose last PROBE_WINDOW buckets do not exist) is rebuilt from
+ *     the bucket keys that exist, and the space's sweep pass starts again;
+ *   - a damaged cursor or tally starts the pass again; a damaged or far-future X:swept is dropped;
+ *   - a bucket or meta key holding another Redis type (a string, a list) is deleted and rebuilt.
+ * Each repair is counted in the script's reply, so the client can log it and recount the shard at once.
  */
 
 const PRELUDE = `
 local meta = KEYS[1]
 local base = ARGV[1]
+-- Largest level a space may reach: 2^25 buckets per shard and space, hundreds of millions of entries per shard.
+local MAX_LEVEL = 24
+local MAX_BUCKETS = 2 ^ (MAX_LEVEL + 1) - 1
+-- Buckets looked at together when a geometry is rebuilt or checked.
+local PROBE_WINDOW = 16
+local repairs = 0
+local sweeping = false
 local function bucketKey(space, bucket) return base .. space .. string.format('%d', bucket) end
 local function hashOf(field) return tonumber(string.sub(redis.sha1hex(field), 1, 8), 16) end
 local function address(hash, level, split)
@@ -32,21 +49,150 @@ local function kindOf(space, value)
   if #value == 20 then return 'v' end
   return 'm'
 end
+local function kindsOf(space)
+  if space == 'r' then return { 'r' } end
+  return { 'v', 'm' }
+end
 local function add(tally, key, delta) tally[key] = (tally[key] or 0) + delta end
+local function failed(reply) return type(reply) == 'table' and reply.err ~= nil end
+-- A stored number: digits only, at most 15 of them (nil for anything else: 'nan', 'inf', '-3', '1.5', '1e9').
+local function whole(text)
+  if type(text) ~= 'string' or #text > 15 or not string.match(text, '^%d+$') then return nil end
+  return tonumber(text)
+end
 local spaces = {}
+local counts, tallies = {}, {}
+
+-- Forgets a space's unfinished pass and when the last one finished: the next sweep starts a pass that recounts it.
+local function restartPass(space)
+  local fields = { space .. ':cursor', space .. ':swept' }
+  for _, kind in ipairs(kindsOf(space)) do
+    fields[#fields + 1] = 't:' .. kind
+    tallies[kind] = nil
+  end
+  redis.call('HDEL', meta, unpack(fields))
+  local state = spaces[space]
+  if state then state.cursor, state.swept = nil, nil end
+end
+
+-- A command on a bucket. A bucket key of another type (a string, a list) holds no entry of ours: it is deleted and
+-- the command run again on nothing; outside a sweep (which tallies the bucket it repairs) the space is recounted.
+local function bucketCall(space, command, key, ...)
+  local reply = redis.pcall(command, key, ...)
+  if failed(reply) then
+    local kind = redis.call('TYPE', key)['ok']
+    if kind == 'hash' or kind == 'none' then error(reply) end
+    redis.call('DEL', key)
+    repairs = repairs + 1
+    if not sweeping then restartPass(space) end
+    reply = redis.call(command, key, ...)
+  end
+  return reply
+end
+
+local function anyBucket(space, from)
+  local keys = {}
+  for i = from, from + PROBE_WINDOW - 1 do keys[#keys + 1] = bucketKey(space, i) end
+  return redis.call('EXISTS', unpack(keys)) > 0
+end
+
+-- Rebuilds a space's geometry from the buckets that exist: one past the last bucket found before PROBE_WINDOW
+-- missing ones in a row (empty buckets do not exist). Taking fewer buckets than there were only undoes splits of
+-- buckets found empty, which moves no entry; the pass starts again, so counts follow.
+local function rebuild(space, state)
+  local lo, hi = 0, PROBE_WINDOW
+  while hi < MAX_BUCKETS and anyBucket(space, hi) do lo, hi = hi, hi * 2 end
+  while hi - lo > PROBE_WINDOW do
+    local mid = math.floor((lo + hi) / 2)
+    if anyBucket(space, mid) then lo = mid else hi = mid end
+  end
+  local buckets = 1
+  for i = lo, math.min(hi + PROBE_WINDOW, MAX_BUCKETS) - 1 do
+    if redis.call('EXISTS', bucketKey(space, i)) == 1 then buckets = i + 1 end
+  end
+  local level = 0
+  while 2 ^ (level + 1) <= buckets do level = level + 1 end
+  state.level, state.split = level, buckets - 2 ^ level
+  redis.call('HSET', meta, space .. ':level', state.level, space .. ':split', state.split)
+  restartPass(space)
+  repairs = repairs + 1
+end
+
+-- Sweeps and stats also check that the last buckets of the geometry exist: a level that is well formed but far too
+-- large would otherwise have every pass walk millions of buckets that were never created.
+local function checkGeometry(space, state)
+  local buckets = 2 ^ state.level + state.split
+  if buckets > 2 * PROBE_WINDOW and not anyBucket(space, buckets - PROBE_WINDOW) then rebuild(space, state) end
+end
+
+-- A space's geometry, counts and sweep progress, read once per script and repaired first if damaged.
 local function stateOf(space)
   local state = spaces[space]
   if state then return state end
-  local g = redis.call('HMGET', meta, space .. ':level', space .. ':split', space .. ':cursor')
-  state = { level = tonumber(g[1]) or 0, split = tonumber(g[2]) or 0, cursor = tonumber(g[3]), ttl = {}, items = 0 }
-  state.startLevel, state.startSplit = state.level, state.split
+  local kinds = kindsOf(space)
+  local names = { space .. ':level', space .. ':split', space .. ':cursor', space .. ':swept' }
+  for _, kind in ipairs(kinds) do names[#names + 1] = 'n:' .. kind end
+  for _, kind in ipairs(kinds) do names[#names + 1] = 't:' .. kind end
+  local g = redis.pcall('HMGET', meta, unpack(names))
+  if failed(g) then
+    -- Not a hash: deleted; its geometry is rebuilt below and its counts by the next pass.
+    redis.call('DEL', meta)
+    repairs = repairs + 1
+    g = {}
+  end
+  state = { ttl = {}, items = 0, counts = {} }
   spaces[space] = state
+  local swept = whole(g[4])
+  if g[4] and swept == nil then
+    redis.call('HDEL', meta, space .. ':swept')
+    repairs = repairs + 1
+  end
+  state.swept = swept
+  for i, kind in ipairs(kinds) do
+    local text = g[4 + i]
+    local n = whole(text)
+    if text and n == nil then
+      redis.call('HSET', meta, 'n:' .. kind, 0)
+      redis.call('HDEL', meta, space .. ':swept')
+      state.swept = nil
+      repairs = repairs + 1
+    end
+    state.counts[kind] = n or 0
+  end
+  local level, split = whole(g[1]), whole(g[2])
+  -- Never split: both fields absent and no bucket 1 (a space grows into bucket 1 by its first split).
+  if not g[1] and not g[2] and redis.call('EXISTS', bucketKey(space, 1)) == 0 then level, split = 0, 0 end
+  if level == nil or split == nil or level > MAX_LEVEL or split >= 2 ^ level then
+    rebuild(space, state)
+    return state
+  end
+  state.level, state.split = level, split
+  if g[3] then
+    local cursor = whole(g[3])
+    local sound = cursor ~= nil and cursor < 2 ^ level + split
+    for i = 1, #kinds do
+      if whole(g[4 + #kinds + i]) == nil then sound = false end
+    end
+    if sound then
+      state.cursor = cursor
+    else
+      restartPass(space)
+      repairs = repairs + 1
+    end
+  end
   return state
 end
-local counts, tallies = {}, {}
+
 local function saveCounts()
   for kind, delta in pairs(counts) do
-    if delta ~= 0 then redis.call('HINCRBY', meta, 'n:' .. kind, delta) end
+    if delta ~= 0 then
+      local n = redis.call('HINCRBY', meta, 'n:' .. kind, delta)
+      if n < 0 then
+        -- Fewer than none: the count was reset after damage; the next pass recounts it.
+        redis.call('HSET', meta, 'n:' .. kind, 0)
+        redis.call('HDEL', meta, (kind == 'r' and 'r' or 's') .. ':swept')
+      end
+    end
   end
   for kind, delta in pairs(tallies) do
     if delta ~= 0 then redis.call('HINCRBY', meta, 't:' .. kind, delta) end
@@ -54,7 +200,7 @@ local function saveCounts()
 end
 `;
 
-/** ARGV: base, space, field... -> the stored value of each field, or nil. */
+/** ARGV: base, space, field... -> the stored value of each field (or nil), then the number of repairs made. */
 export const READ_SCRIPT = `${PRELUDE}
 local space = ARGV[2]
 local state = stateOf(space)
@@ -74,9 +220,10 @@ for _, bucket in ipairs(order) do
   local group = groups[bucket]
   local fields = {}
   for j, i in ipairs(group) do fields[j] = ARGV[i] end
-  local values = redis.call('HMGET', bucketKey(space, bucket), unpack(fields))
+  local values = bucketCall(space, 'HMGET', bucketKey(space, bucket), unpack(fields))
   for j, i in ipairs(group) do out[i - 2] = values[j] end
 end
+out[#ARGV - 1] = repairs
 return out
 `;
 
@@ -84,7 +231,7 @@ return out
  * ARGV: base, now, grace, fill, then (op, field, value) triples; op v = validated mapping, m = missing mark (both in
  * the forward space), r = reverse mapping. A missing mark never replaces a live validated mapping. Returns
  * (item number, old partner) pairs for mappings that replaced one with another partner, so the caller can unlink
- * the stale other direction.
+ * the stale other direction, then the number of repairs made.
  */
 export const WRITE_SCRIPT = `${PRELUDE}
 local now, grace, fill = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -97,9 +244,9 @@ for i = 5, #ARGV, 3 do
   state.items = state.items + 1
   local bucket = address(hashOf(field), state.level, state.split)
   local key = bucketKey(space, bucket)
-  local visited = state.cursor ~= nil and bucket < state.cursor
   local kind = kindOf(space, value)
-  local old = redis.call('HGET', key, field)
+  local old = bucketCall(space, 'HGET', key, field)
+  local visited = state.cursor ~= nil and bucket < state.cursor
   local keep = false
   if old then
     local oldKind = kindOf(space, old)
@@ -135,9 +282,9 @@ saveCounts()
 counts, tallies = {}, {}
 
 local function total(space)
-  if space == 'r' then return tonumber(redis.call('HGET', meta, 'n:r')) or 0 end
+  if space == 'r' then return whole(redis.call('HGET', meta, 'n:r')) or 0 end
   local c = redis.call('HMGET', meta, 'n:v', 'n:m')
-  return (tonumber(c[1]) or 0) + (tonumber(c[2]) or 0)
+  return (whole(c[1]) or 0) + (whole(c[2]) or 0)
 end
 
 -- Moves the entries of bucket 'split' that belong to its new sibling at the next level.
@@ -145,7 +292,7 @@ local function splitNext(space, state)
   local size = 2 ^ state.level
   local from, to = state.split, state.split + size
   local source, target = bucketKey(space, from), bucketKey(space, to)
-  local all = redis.call('HGETALL', source)
+  local all = bucketCall(space, 'HGETALL', source)
   local moved, movedPairs, movedKinds = {}, {}, {}
   for i = 1, #all, 2 do
     if hashOf(all[i]) % (size * 2) == to then
@@ -157,7 +304,7 @@ local function splitNext(space, state)
   end
   if #moved > 0 then
     local ttl = redis.call('TTL', source)
-    for j = 1, #movedPairs, 200 do redis.call('HSET', target, unpack(movedPairs, j, math.min(j + 199, #movedPairs))) end
+    for j = 1, #movedPairs, 200 do bucketCall(space, 'HSET', target, unpack(movedPairs, j, math.min(j + 199, #movedPairs))) end
     for j = 1, #moved, 100 do redis.call('HDEL', source, unpack(moved, j, math.min(j + 99, #moved))) end
     if ttl > 0 then redis.call('EXPIRE', target, ttl) end
     -- Entries leaving a bucket this sweep pass has tallied for one it has not: they will be tallied again there.
@@ -175,19 +322,24 @@ end
 for space, state in pairs(spaces) do
   local budget = 4 + math.ceil(2 * state.items / fill)
   local entries = total(space)
-  while budget > 0 and entries > fill * (2 ^ state.level + state.split) do
+  local startLevel, startSplit = state.level, state.split
+  while budget > 0 and entries > fill * (2 ^ state.level + state.split) and 2 ^ state.level + state.split < MAX_BUCKETS do
     splitNext(space, state)
     budget = budget - 1
   end
-  if state.level ~= state.startLevel or state.split ~= state.startSplit then
+  if state.level ~= startLevel or state.split ~= startSplit then
     redis.call('HSET', meta, space .. ':level', state.level, space .. ':split', state.split)
   end
 end
 saveCounts()
+conflicts[#conflicts + 1] = repairs
 return conflicts
 `;
 
-/** ARGV: base, then (space, field, partner) triples: removes each entry whose partner is still the given one. */
+/**
+ * ARGV: base, then (space, field, partner) triples: removes each entry whose partner is still the given one.
+ * Returns { entries removed, repairs made }.
+ */
 export const UNLINK_SCRIPT = `${PRELUDE}
 local removed = 0
 for i = 2, #ARGV, 3 do
@@ -195,7 +347,7 @@ for i = 2, #ARGV, 3 do
   local state = stateOf(space)
   local bucket = address(hashOf(field), state.level, state.split)
   local key = bucketKey(space, bucket)
-  local old = redis.call('HGET', key, field)
+  local old = bucketCall(space, 'HGET', key, field)
   if old and kindOf(space, old) ~= 'm' and string.sub(old, 5) == partner then
     redis.call('HDEL', key, field)
     local kind = kindOf(space, old)
@@ -205,24 +357,32 @@ for i = 2, #ARGV, 3 do
   end
 end
 saveCounts()
-return removed
+return { removed, repairs }
 `;
 
 /**
  * ARGV: base, space, now, bucket budget, min gap. Visits up to 'budget' buckets of one space from the shared cursor,
- * removes expired entries and tallies live ones. Returns { status, removed validated/missing/reverse, drift }, status
- * 'more' (call again), 'done' (pass finished, counts replaced by the tally) or 'skipped' (a pass finished less than
- * 'min gap' seconds ago, or the shard is empty).
+ * removes expired entries and tallies live ones. Returns { status, removed validated/missing/reverse, drift,
+ * repairs }, status 'more' (call again), 'done' (pass finished, counts replaced by the tally) or 'skipped' (a pass
+ * finished less than 'min gap' seconds ago, or the space is empty).
  */
 export const SWEEP_SCRIPT = `${PRELUDE}
+sweeping = true
 local space, now, budget, minGap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local kinds = space == 'r' and { 'r' } or { 'v', 'm' }
-if redis.call('EXISTS', meta) == 0 then return { 'skipped', 0, 0, 0, 0 } end
+local kinds = kindsOf(space)
 local state = stateOf(space)
+checkGeometry(space, state)
+if redis.call('EXISTS', meta, bucketKey(space, 0)) == 0 then return { 'skipped', 0, 0, 0, 0, repairs } end
 local cursor = state.cursor
 if cursor == nil then
-  local swept = tonumber(redis.call('HGET', meta, space .. ':swept'))
-  if swept ~= nil and now - swept < minGap then return { 'skipped', 0, 0, 0, 0 } end
+  local swept = state.swept
+  -- A pass finished in the future (beyond any clock skew between processes) would skip every pass from now on.
+  if swept ~= nil and swept > now + 3600 then
+    redis.call('HDEL', meta, space .. ':swept')
+    repairs = repairs + 1
+    swept = nil
+  end
+  if swept ~= nil and now - swept < minGap then return { 'skipped', 0, 0, 0, 0, repairs } end
   cursor = 0
   for _, kind in ipairs(kinds) do redis.call('HSET', meta, 't:' .. kind, 0) end
 end
@@ -231,7 +391,7 @@ local removed, seen = {}, {}
 local visited = 0
 while cursor < buckets and visited < budget do
   local key = bucketKey(space, cursor)
-  local all = redis.call('HGETALL', key)
+  local all = bucketCall(space, 'HGETALL', key)
   local dead = {}
   for i = 1, #all, 2 do
     local kind = kindOf(space, all[i + 1])
@@ -249,13 +409,13 @@ end
 for kind, n in pairs(removed) do add(counts, kind, -n) end
 for kind, n in pairs(seen) do add(tallies, kind, n) end
 saveCounts()
-local result = { 'more', removed.v or 0, removed.m or 0, removed.r or 0, 0 }
+local result = { 'more', removed.v or 0, removed.m or 0, removed.r or 0, 0, repairs }
 if cursor >= buckets then
   local drift = 0
   for _, kind in ipairs(kinds) do
     local c = redis.call('HMGET', meta, 'n:' .. kind, 't:' .. kind)
-    local tally = tonumber(c[2]) or 0
-    drift = drift + math.abs((tonumber(c[1]) or 0) - tally)
+    local tally = whole(c[2]) or 0
+    drift = drift + math.abs((whole(c[1]) or 0) - tally)
     redis.call('HSET', meta, 'n:' .. kind, tally)
     redis.call('HDEL', meta, 't:' .. kind)
   end
@@ -263,11 +423,20 @@ if cursor >= buckets then
   redis.call('HSET', meta, space .. ':swept', now)
   result[1] = 'done'
   result[5] = drift
+  result[6] = repairs
 else
   redis.call('HSET', meta, space .. ':cursor', cursor)
 end
 return result
 `;
 
-/** Meta fields read by stats(), in this order. */
-export const META_STAT_FIELDS = ['n:v', 'n:m', 'n:r', 's:level', 's:split', 'r:level', 'r:split'] as const;
+/**
+ * ARGV: base. The shard's counts and geometry, repaired first if damaged: { validated, missing, reverse, forward
+ * buckets, reverse buckets, repairs }. Writes nothing unless something needed repair.
+ */
+export const STATS_SCRIPT = `${PRELUDE}
+local forward, reverse = stateOf('s'), stateOf('r')
+checkGeometry('s', forward)
+checkGeometry('r', reverse)
+return { forward.counts.v, forward.counts.m, reverse.counts.r, 2 ^ forward.level + forward.split, 2 ^ reverse.level + reverse.split, repairs }
+`;

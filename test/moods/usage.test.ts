@@ -90,6 +90,56 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       }
     });
 
+    it.skipIf(mode === 'memory')('repairs damaged usage data in Redis: an epoch that is not a number is reset, scores stay finite', async () => {
+      const clock = { now: Date.UTC(2030, 0, 1) };
+      const instance = await open(clock);
+      const redis = backend()!;
+      const prefix = instance.cache.keyPrefix;
+      const scoresKey = `${prefix}@mood-usage:{${prefix}mood-usage}:scores`;
+      const epochKey = `${prefix}@mood-usage:{${prefix}mood-usage}:epoch`;
+      const storedScores = () => {
+        const flat = redis.cli('ZRANGE', scoresKey, '0', '-1', 'WITHSCORES').split('\n').filter((line) => line !== '');
+        return flat.filter((_, i) => i % 2 === 1).map(Number);
+      };
+      await ask(instance, 'rainy day', 3);
+      await ask(instance, 'calm', 1);
+      clock.now += HALF_LIFE_MS;
+
+      // The time base of the scores is lost with the epoch: they keep their order, the largest counting as one
+      // request made now, and the next request counts in full.
+      redis.cli('SET', epochKey, 'nan');
+      expect((await instance.moods.topMoods(5)).every((count) => Number.isFinite(count.score))).toBe(true);
+      await ask(instance, 'late night', 1);
+      const top = await instance.moods.topMoods(5);
+      expect(Object.fromEntries(top.map((count) => [count.mood, count.score]))).toEqual({
+        'late night': expect.closeTo(1, 9), 'rainy day': expect.closeTo(1, 9), calm: expect.closeTo(1 / 3, 9),
+      });
+      expect(Number(redis.cli('GET', epochKey))).toBe(clock.now);
+
+      for (const damaged of ['inf', '-inf', 'not a number', '1e308', '']) {
+        redis.cli('SET', epochKey, damaged);
+        await ask(instance, 'calm', 1);
+        expect(Number.isFinite(Number(redis.cli('GET', epochKey)))).toBe(true);
+        const counts = await instance.moods.topMoods(5);
+        expect(counts.map((count) => count.mood).sort()).toEqual(['calm', 'late night', 'rainy day']);
+        expect(counts.every((count) => Number.isFinite(count.score) && count.score > 0)).toBe(true);
+        expect(storedScores().every((score) => Number.isFinite(score) && score > 0)).toBe(true);
+      }
+
+      // A score that is not a finite number starts again from this request; keys of another type are replaced.
+      redis.cli('ZADD', scoresKey, '+inf', 'stuck');
+      await ask(instance, 'stuck', 1);
+      expect((await instance.moods.topMoods(5)).find((count) => count.mood === 'stuck')?.score).toBeCloseTo(1, 9);
+      redis.cli('DEL', scoresKey);
+      redis.cli('RPUSH', scoresKey, 'not', 'a', 'sorted', 'set');
+      expect(await instance.moods.topMoods(5)).toEqual([]);
+      redis.cli('DEL', epochKey);
+      redis.cli('HSET', epochKey, 'not', 'a string');
+      await ask(instance, 'fresh start', 2);
+      expect(await instance.moods.topMoods(5)).toEqual([{ mood: 'fresh start', score: 2 }]);
+      expect(instance.gateway.status().errors).toBe(0);
+    });
+
     it('warms the configured moods plus the n most requested ones when warmTopRequested is set, and stores their read-throughs', async () => {
       const clock = { now: Date.UTC(2030, 0, 1) };
       const workflow = countingCompute();
