@@ -4,14 +4,16 @@
  *   POST /cache/warm-popular-moods    GET  /cache/warm-popular-moods
  *   POST /cache/invalidate[?category=C]
  * Literal paths only, so the same router works on Express 4 and 5; async handlers forward errors with .catch(next).
+ * What the POST routes accept is checked in admin-input.ts before anything changes. Another method on a known path is
+ * 405 with `Allow`; any other path under the router is 404; every error is JSON (json-errors.ts).
  */
 import expressDefault from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import { CACHE_CATEGORIES, assertCategory, type CacheCategory } from '../src/cache/categories.js';
-import { normalizeMoodPrompt } from '../src/cache/keys.js';
+import { assertCategory, type CacheCategory } from '../src/cache/categories.js';
 import type { Logger } from '../src/logger.js';
 import { PROFILE_WINDOW_SAMPLES, type Profiler } from '../src/telemetry/profiler.js';
 import { adminAuth, type AdminAuthOptions } from './admin-auth.js';
+import { parseInvalidateRequest, parseWarmRequest, receiveBody } from './admin-input.js';
 import { HttpError, jsonErrorHandler } from './json-errors.js';
 
 /** What the routes read and drive; reprise passes its engine objects. */
@@ -47,45 +49,87 @@ export interface AdminRouterOptions {
 export function createAdminRouter(targets: AdminTargets, options: AdminRouterOptions = {}): Router {
   const express = options.express ?? expressDefault;
   const router = express.Router();
-  const jsonBody = express.json({ limit: options.bodyLimit ?? '16kb', strict: true });
+  // Any content type is read, so a route can refuse a body it does not take instead of never seeing it.
+  const body = receiveBody(express.raw({ limit: options.bodyLimit ?? '16kb', type: () => true }));
 
   router.use(adminAuth(options.auth));
 
-  router.get('/cache/stats', handle(async (_req, res) => {
-    const { cacheType, hits, misses, hitRate, categories } = targets.cache.stats();
-    const [idRegistry, popularMoods] = await Promise.all([targets.idRegistry.stats(), targets.popularMoods.coverage()]);
-    res.json({ cacheType, hits, misses, hitRate, categories, idRegistry, popularMoods, features: targets.features() });
-  }));
-
-  router.post('/cache/warm-popular-moods', jsonBody, handle(async (req, res) => {
-    if (!targets.popularMoods.canWarm) {
-      throw new HttpError(501, 'warming needs a computeRecommendations function in the reprise options');
+  const routes: Array<{ path: string; methods: string[] }> = [];
+  /** A path with its handlers; any other method on it is 405 with `Allow` (OPTIONS: 204 with `Allow`). */
+  const route = (path: string, handlers: Partial<Record<'get' | 'post', RequestHandler[]>>) => {
+    const entry = router.route(path);
+    const methods: string[] = [];
+    if (handlers.get) {
+      entry.get(...handlers.get);
+      methods.push('GET', 'HEAD'); // Express answers HEAD with the GET handler.
     }
-    const outcome = await targets.popularMoods.startWarm(parseWarmRequest(req.body));
-    if (!outcome.started) {
-      throw new HttpError(409, 'a warm job is already running', { runningJobId: outcome.runningJobId });
+    if (handlers.post) {
+      entry.post(...handlers.post);
+      methods.push('POST');
     }
-    res.status(202).json(outcome.job);
-  }));
+    const allow = methods.join(', ');
+    entry.all((req: Request, res: Response) => {
+      res.setHeader('Allow', allow);
+      if (req.method === 'OPTIONS') {
+        res.status(204).end();
+        return;
+      }
+      res.status(405).json({ error: `${req.method} is not allowed on ${path}; use ${allow}`, allowed: methods });
+    });
+    routes.push({ path, methods });
+  };
 
-  router.get('/cache/warm-popular-moods', handle(async (_req, res) => {
-    res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null });
-  }));
+  route('/cache/stats', {
+    get: [handle(async (_req, res) => {
+      const { cacheType, hits, misses, hitRate, categories } = targets.cache.stats();
+      const [idRegistry, popularMoods] = await Promise.all([targets.idRegistry.stats(), targets.popularMoods.coverage()]);
+      res.json({ cacheType, hits, misses, hitRate, categories, idRegistry, popularMoods, features: targets.features() });
+    })],
+  });
 
-  router.post('/cache/invalidate', jsonBody, handle(async (req, res) => {
-    const category = singleQueryValue(req.query.category, 'category');
-    if (category !== undefined) assertCategory(category);
-    const invalidated = await targets.cache.invalidate(category);
-    res.json({ category: category ?? 'all', invalidated });
-  }));
+  route('/cache/warm-popular-moods', {
+    get: [handle(async (_req, res) => {
+      res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null });
+    })],
+    post: [body, handle(async (req, res) => {
+      const request = parseWarmRequest(req);
+      if (!targets.popularMoods.canWarm) {
+        throw new HttpError(501, 'warming needs a computeRecommendations function in the reprise options');
+      }
+      const outcome = await targets.popularMoods.startWarm(request);
+      if (!outcome.started) {
+        throw new HttpError(409, 'a warm job is already running', { runningJobId: outcome.runningJobId });
+      }
+      res.status(202).json(outcome.job);
+    })],
+  });
 
-  router.get('/id-registry/stats', handle(async (_req, res) => {
-    res.json(await targets.idRegistry.stats());
-  }));
+  route('/cache/invalidate', {
+    post: [body, handle(async (req, res) => {
+      const category = parseInvalidateRequest(req);
+      if (category !== undefined) assertCategory(category);
+      const invalidated = await targets.cache.invalidate(category);
+      res.json({ category: category ?? 'all', invalidated });
+    })],
+  });
 
-  router.get('/profiling/metrics', handle(async (_req, res) => {
-    res.json({ unit: 'seconds', windowSamples: PROFILE_WINDOW_SAMPLES, operations: targets.profiler.snapshot() });
-  }));
+  route('/id-registry/stats', {
+    get: [handle(async (_req, res) => {
+      res.json(await targets.idRegistry.stats());
+    })],
+  });
+
+  route('/profiling/metrics', {
+    get: [handle(async (_req, res) => {
+      res.json({ unit: 'seconds', windowSamples: PROFILE_WINDOW_SAMPLES, operations: targets.profiler.snapshot() });
+    })],
+  });
+
+  // Whatever else reaches the router is not one of its paths.
+  const known = routes.flatMap(({ path, methods }) => methods.filter((method) => method !== 'HEAD').map((method) => `${method} ${path}`));
+  router.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'no admin route at this path', routes: known });
+  });
 
   router.use(jsonErrorHandler(options.logger));
   return router;
@@ -96,30 +140,4 @@ function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHand
   return (req: Request, res: Response, next: NextFunction) => {
     fn(req, res).catch(next);
   };
-}
-
-function parseWarmRequest(body: unknown): { moods?: string[]; force?: boolean } {
-  if (body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0)) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object { moods?, force? }');
-  const { moods, force, ...rest } = body as Record<string, unknown>;
-  const unknownFields = Object.keys(rest);
-  if (unknownFields.length > 0) throw new HttpError(400, `unknown fields: ${unknownFields.join(', ')}`, { allowedFields: ['moods', 'force'] });
-  if (moods !== undefined && (!Array.isArray(moods) || moods.length === 0 || moods.length > 100 || !moods.every((m) => typeof m === 'string' && m.trim() !== '' && m.length <= 200))) {
-    throw new HttpError(400, 'moods must be a list of 1 to 100 non-empty strings of at most 200 characters');
-  }
-  for (const mood of (moods as string[] | undefined) ?? []) {
-    try {
-      normalizeMoodPrompt(mood);
-    } catch (error) {
-      throw new HttpError(400, (error as Error).message);
-    }
-  }
-  if (force !== undefined && typeof force !== 'boolean') throw new HttpError(400, 'force must be true or false');
-  return { ...(moods ? { moods: moods as string[] } : {}), ...(force !== undefined ? { force } : {}) };
-}
-
-function singleQueryValue(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, `give ${name} once, as plain text`, { validCategories: CACHE_CATEGORIES });
-  return value;
 }

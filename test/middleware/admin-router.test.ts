@@ -44,9 +44,12 @@ describe.each(EXPRESS_VERSIONS)('admin routes on $name', ({ express }) => {
     opened.push(reprise);
     const app = express();
     app.get('/api/health', (_req, res) => { res.json({ ok: true }); });
+    // A host route under the router's mount path answers when registered before the router (after it, the router's
+    // JSON 404 for unknown paths answers first).
+    app.get(`${PREFIX}/host-route`, (_req, res) => { res.json({ host: true }); });
     app.use(PREFIX, reprise.router);
     app.get('/metrics', reprise.metricsHandler);
-    app.get(`${PREFIX}/host-route`, (_req, res) => { res.json({ host: true }); });
+    app.get(`${PREFIX}/after-router`, (_req, res) => { res.json({ host: true }); });
     return { reprise, app };
   }
   const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -63,9 +66,12 @@ describe.each(EXPRESS_VERSIONS)('admin routes on $name', ({ express }) => {
     expect(res.body.popularMoods).toMatchObject({ total: 10, cached: 0, coverage: 0 });
     expect(res.body.idRegistry).toMatchObject({ validated: 0, missing: 0 });
     expect(res.body.features).toMatchObject({ redis: false, warming: false });
-    // The host's own routes, before and after the mount, still answer.
+    // The host's own routes outside the mount path, and before it under it, still answer.
     expect((await request(app).get('/api/health')).body).toEqual({ ok: true });
+    expect((await request(app).get('/metrics')).status).toBe(200);
     expect((await request(app).get(`${PREFIX}/host-route`).set(auth)).body).toEqual({ host: true });
+    const shadowed = await request(app).get(`${PREFIX}/after-router`).set(auth);
+    expect([shadowed.status, shadowed.body.error]).toEqual([404, 'no admin route at this path']);
   });
 
   it('POST /cache/invalidate removes a category or everything, and names the valid categories for an unknown one', async () => {
