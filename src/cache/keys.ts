@@ -14,6 +14,8 @@ export type CacheKey = KeyPart | readonly KeyPart[];
 export const DEFAULT_KEY_PREFIX = 'reprise:';
 /** Longest key part, in UTF-16 code units: ids and short texts, not documents. */
 export const MAX_KEY_PART_LENGTH = 512;
+/** Longest encoded key (all its parts, percent-encoded): bounds every table keyed by it. */
+export const MAX_ENCODED_KEY_LENGTH = 8 * 1024;
 /** Longest mood prompt, before and after normalisation: a phrase, not a page. */
 export const MAX_MOOD_PROMPT_LENGTH = 500;
 
@@ -64,7 +66,9 @@ function encodePart(part: KeyPart): string {
 export function encodeKey(key: CacheKey): string {
   if (typeof key === 'string' || typeof key === 'number') return encodePart(key);
   if (!Array.isArray(key) || key.length === 0) throw new InvalidKeyError('a cache key is a string, a number or a non-empty array of them');
-  return key.map(encodePart).join(':');
+  const encoded = key.map(encodePart).join(':');
+  if (encoded.length > MAX_ENCODED_KEY_LENGTH) throw new InvalidKeyError(`a cache key is ${encoded.length} characters long once encoded; at most ${MAX_ENCODED_KEY_LENGTH} are allowed`);
+  return encoded;
 }
 
 export function categoryPrefix(prefix: string, category: CacheCategory): string {

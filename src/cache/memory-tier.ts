@@ -8,7 +8,7 @@ import { knownKeys, wholeNumber } from '../validate.js';
 export interface MemoryTierOptions {
   /** Most entries kept (default 1000). */
   maxEntries?: number;
-  /** Most bytes kept, measured as the serialized size of each value. Unbounded when unset. */
+  /** Most bytes kept, counting each entry's key and serialized value (default 64 MiB). */
   maxBytes?: number;
   /** How often expired entries are swept out even if nobody reads them (default 60 s). */
   purgeIntervalMs?: number;
@@ -19,20 +19,21 @@ const CACHED_NULL = Symbol('reprise.cached-null');
 
 type Stored = NonNullable<unknown> | typeof CACHED_NULL;
 
+export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
+
 export class MemoryTier {
   readonly maxEntries: number;
-  readonly maxBytes: number | undefined;
+  readonly maxBytes: number;
   private readonly lru: LRUCache<string, Stored>;
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(options: MemoryTierOptions = {}) {
     knownKeys(options, ['maxEntries', 'maxBytes', 'purgeIntervalMs'], 'memory');
     this.maxEntries = wholeNumber(options.maxEntries ?? 1_000, 'memory.maxEntries');
-    this.maxBytes = options.maxBytes === undefined ? undefined : wholeNumber(options.maxBytes, 'memory.maxBytes');
+    this.maxBytes = wholeNumber(options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES, 'memory.maxBytes');
     this.lru = new LRUCache<string, Stored>({
       max: this.maxEntries,
-      // Without a byte bound, sizes are still tracked (for stats) under a bound that never binds.
-      maxSize: this.maxBytes ?? Number.MAX_SAFE_INTEGER,
+      maxSize: this.maxBytes,
       ttlAutopurge: false,
       updateAgeOnGet: false,
       allowStale: false,
@@ -47,8 +48,10 @@ export class MemoryTier {
     return stored === CACHED_NULL ? null : stored;
   }
 
-  set(key: string, value: unknown, ttlMs: number, sizeBytes: number): void {
-    if (this.maxBytes !== undefined && sizeBytes > this.maxBytes) {
+  /** `valueBytes`: the serialized size of the value; the key's length is added (keys are ASCII once encoded). */
+  set(key: string, value: unknown, ttlMs: number, valueBytes: number): void {
+    const sizeBytes = key.length + valueBytes;
+    if (sizeBytes > this.maxBytes) {
       // Too big to keep at all: make sure no older copy is served instead.
       this.lru.delete(key);
       return;
@@ -80,7 +83,7 @@ export class MemoryTier {
     return this.lru.size;
   }
 
-  /** Bytes held, as the serialized size of the values. */
+  /** Bytes held: keys plus the serialized size of the values. */
   get bytes(): number {
     return this.lru.calculatedSize;
   }

@@ -68,7 +68,7 @@ export interface TwoTierCacheOptions {
  * String keys whose full key is kept per category; past this the table starts over (a bound, not an LRU). Only short
  * keys are kept, so the table stays under a few MB whatever the keys: hot keys are ids, long ones are built anew.
  */
-const FULL_KEYS_KEPT = 4_096;
+const FULL_KEYS_KEPT = 1_024;
 const FULL_KEY_MAX_LENGTH = 64;
 
 
@@ -319,7 +319,7 @@ export class TwoTierCache {
           entries: this.memory.entries,
           bytes: this.memory.bytes,
           maxEntries: this.memory.maxEntries,
-          maxBytes: this.memory.maxBytes ?? null,
+          maxBytes: this.memory.maxBytes,
         },
         redis: { ...redis, hits: redisHits, misses: redisMisses, decodeErrors, invalidations: this.bus.stats() },
       },
