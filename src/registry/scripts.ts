@@ -25,7 +25,7 @@
 const PRELUDE = `
 local meta = KEYS[1]
 local base = ARGV[1]
--- Largest level a space may reach: 2^25 buckets per shard and space, hundreds of millions of entries per shard.
+-- Largest level a space may reach: almost 2^25 buckets per shard and space, over a billion entries at BUCKET_FILL.
 local MAX_LEVEL = 24
 local MAX_BUCKETS = 2 ^ (MAX_LEVEL + 1) - 1
 -- Buckets looked at together when a geometry is rebuilt or checked.
