@@ -54,14 +54,15 @@ export interface NodeRunReport {
   replies: Map<Shard, unknown>;
   /** Pipelines sent (one per node reached). */
   roundTrips: number;
+  /** The replies of shards whose pipeline was given up but still reached Redis (see per-node.ts), or null. */
+  late: Promise<Map<Shard, unknown>> | null;
 }
 
 /** The registry's scripts and reads, one command per shard, one pipeline per node. */
-export async function runPerNode(gateway: RedisGateway, operation: string, commands: ShardCommand[]): Promise<NodeRunReport> {
+export async function runPerNode(gateway: RedisGateway, operation: string, commands: ShardCommand[], options: { write?: boolean } = {}): Promise<NodeRunReport> {
   if (gateway.client) prepare(gateway.client);
   const bySlot = commands.map((command) => ({ slot: command.shard.slot, add: (pipeline: RegistryPipeline) => command.add(pipeline), command }));
-  const report = await runOnNodes<RegistryPipeline, (typeof bySlot)[number]>(gateway, operation, bySlot);
-  const replies = new Map<Shard, unknown>();
-  for (const [entry, reply] of report.replies) replies.set(entry.command.shard, reply);
-  return { replies, roundTrips: report.roundTrips };
+  const report = await runOnNodes<RegistryPipeline, (typeof bySlot)[number]>(gateway, operation, bySlot, options);
+  const byShard = (replies: Map<(typeof bySlot)[number], unknown>) => new Map([...replies].map(([entry, reply]) => [entry.command.shard, reply]));
+  return { replies: byShard(report.replies), roundTrips: report.roundTrips, late: report.late?.then(byShard) ?? null };
 }

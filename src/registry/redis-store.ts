@@ -29,6 +29,8 @@ export interface WriteReport {
   /** A written mapping replaced one with another partner: that partner's entry in the other space may be stale. */
   replaced: { item: number; oldPartner: Buffer }[];
   roundTrips: number;
+  /** For items whose pipeline was given up while Redis still worked on it: what landed in the end, or null. */
+  late: Promise<Pick<WriteReport, 'written' | 'replaced'>> | null;
 }
 
 export interface ShardMeta {
@@ -95,22 +97,26 @@ export class RedisRegistryStore {
         pipeline.repriseIdRegistryWriteBuffer(...args);
       },
     }));
-    const { replies, roundTrips } = await runPerNode(this.gateway, 'registry.write', commands);
-    const written = new Array<boolean>(items.length).fill(false);
-    const replaced: WriteReport['replaced'] = [];
-    for (const [shard, indexes] of byShard) {
-      const reply = replies.get(shard);
-      if (!Array.isArray(reply)) continue;
-      for (const index of indexes) written[index] = true;
-      // (item, old partner) pairs, then the repairs made.
-      this.noteRepairs(shard, reply[reply.length - 1]);
-      for (let i = 0; i + 2 < reply.length; i += 2) {
-        const item = indexes[Number(reply[i]) - 1];
-        const oldPartner = reply[i + 1];
-        if (item !== undefined && Buffer.isBuffer(oldPartner)) replaced.push({ item, oldPartner });
+    const { replies, roundTrips, late } = await runPerNode(this.gateway, 'registry.write', commands, { write: true });
+    // What the scripts' replies say: which items Redis took, and which mappings they replaced.
+    const outcome = (answered: Map<Shard, unknown>) => {
+      const written = new Array<boolean>(items.length).fill(false);
+      const replaced: WriteReport['replaced'] = [];
+      for (const [shard, indexes] of byShard) {
+        const reply = answered.get(shard);
+        if (!Array.isArray(reply)) continue;
+        for (const index of indexes) written[index] = true;
+        // (item, old partner) pairs, then the repairs made.
+        this.noteRepairs(shard, reply[reply.length - 1]);
+        for (let i = 0; i + 2 < reply.length; i += 2) {
+          const item = indexes[Number(reply[i]) - 1];
+          const oldPartner = reply[i + 1];
+          if (item !== undefined && Buffer.isBuffer(oldPartner)) replaced.push({ item, oldPartner });
+        }
       }
-    }
-    return { written, replaced, roundTrips };
+      return { written, replaced };
+    };
+    return { ...outcome(replies), roundTrips, late: late?.then(outcome) ?? null };
   }
 
   async unlink(items: UnlinkItem[]): Promise<number> {

@@ -2,7 +2,8 @@
  * Redis and process memory as one store. Writes go to both; reads ask Redis and fall back to memory for whatever
  * Redis does not answer. When Redis answers, its answer wins, with one exception: an entry this process wrote while
  * Redis could not take it ("unsynced") keeps answering from memory and is written to Redis again at the next
- * chance (flushUnsynced), so an outage or a slot move loses nothing this process learned.
+ * chance (flushUnsynced), so an outage or a slot move loses nothing this process learned. A write given up on that
+ * reaches Redis later is synced when it lands: "unsynced" means Redis does not have it, never "we did not wait".
  */
 import {
   decodeForward,
@@ -17,7 +18,7 @@ import {
 import { packReccobeatsId, packSpotifyId } from './ids.js';
 import type { MemoryRegistryStore } from './memory-store.js';
 import type { RedisGateway } from '../redis/gateway.js';
-import type { RedisRegistryStore, UnlinkItem, WriteItem } from './redis-store.js';
+import type { RedisRegistryStore, UnlinkItem, WriteItem, WriteReport } from './redis-store.js';
 
 /** IDs per script call: a bulk call of up to this many IDs costs one round trip per node. */
 export const BULK_CHUNK_IDS = 1_000;
@@ -143,26 +144,49 @@ export class TieredRegistryStore {
         { op: 'v' as const, field: packSpotifyId(spotifyId), value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) },
         { op: 'r' as const, field: packReccobeatsId(reccobeatsId), value: encodeReverse({ spotifyId, expiresAtMs }) },
       ]);
+      const settle = async ({ written, replaced }: Pick<WriteReport, 'written' | 'replaced'>, late: boolean) => {
+        chunk.forEach((write, index) => {
+          const landed = written[2 * index]! && written[2 * index + 1]!;
+          // A write that landed late only counts if memory still holds what it wrote (no newer write since).
+          if (!late || (landed && this.stillHolds(write.spotifyId, { kind: 'validated', reccobeatsId: write.reccobeatsId, expiresAtMs: write.expiresAtMs }))) {
+            this.noteSynced(write.spotifyId, landed);
+          }
+        });
+        // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
+        const stale: UnlinkItem[] = replaced.map(({ item, oldPartner }) => {
+          const written = items[item]!;
+          return { space: written.op === 'v' ? 'r' : 's', field: oldPartner, partner: written.field };
+        });
+        if (stale.length === 0) return 0;
+        await this.redis.unlink(stale);
+        return 1;
+      };
       const report = await this.redis.write(items, relativeSeconds(now));
-      chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[2 * index]! && report.written[2 * index + 1]!));
-      // A pair replaced an older one: the older pair's other direction goes too, if it still points here.
-      const stale: UnlinkItem[] = report.replaced.map(({ item, oldPartner }) => {
-        const written = items[item]!;
-        return { space: written.op === 'v' ? 'r' : 's', field: oldPartner, partner: written.field };
-      });
-      if (stale.length === 0) return report.roundTrips;
-      await this.redis.unlink(stale);
-      return report.roundTrips + 1;
+      void report.late?.then((late) => settle(late, true));
+      return report.roundTrips + (await settle(report, false));
     });
   }
 
   private pushMissing(writes: MissingWrite[], now: number): Promise<number> {
     return this.inChunks(writes, async (chunk) => {
       const items: WriteItem[] = chunk.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) }));
+      const settle = ({ written }: Pick<WriteReport, 'written'>, late: boolean) => {
+        chunk.forEach(({ spotifyId, entry }, index) => {
+          if (!late || (written[index] && this.stillHolds(spotifyId, entry))) this.noteSynced(spotifyId, written[index]!);
+        });
+      };
       const report = await this.redis.write(items, relativeSeconds(now));
-      chunk.forEach(({ spotifyId }, index) => this.noteSynced(spotifyId, report.written[index]!));
+      settle(report, false);
+      void report.late?.then((late) => settle(late, true));
       return report.roundTrips;
     });
+  }
+
+  /** Whether this process's copy of `spotifyId` is still the entry a write carried. */
+  private stillHolds(spotifyId: string, written: ForwardEntry): boolean {
+    const held = this.memory.peekForward(spotifyId);
+    if (!held || held.kind !== written.kind || held.expiresAtMs !== written.expiresAtMs) return false;
+    return held.kind === 'missing' || held.reccobeatsId === (written as Extract<ForwardEntry, { kind: 'validated' }>).reccobeatsId;
   }
 
   /** Sends writes to Redis at most BULK_CHUNK_IDS at a time; returns the round trips spent. */
