@@ -41,7 +41,7 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
 }
 
 const KNOWN_OPTIONS: readonly string[] = [
-  'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisMaxWaitMs', 'redisConnectTimeoutMs', 'circuitBreaker',
+  'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisMaxWaitMs', 'redisAutoPipelining', 'redisConnectTimeoutMs', 'circuitBreaker',
   'similarityThreshold', 'logger', 'env', 'adminToken', 'adminAuth', 'computeRecommendations', 'popularMoods',
   'warmSchedule', 'warmTimezone', 'warmConcurrency', 'warmMoodTimeoutMs', 'warmTopRequested', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit', 'express',
 ] satisfies Array<keyof RepriseOptions>;

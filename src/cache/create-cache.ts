@@ -31,6 +31,11 @@ export interface CacheOptions {
   redisCommandTimeoutMs?: number;
   /** Longest one call waits for a busy Redis (replies flowing) before it takes its fallback (default 1000 ms). */
   redisMaxWaitMs?: number;
+  /**
+   * ioredis auto-pipelining on the connections reprise opens: commands issued in one turn of the event loop share
+   * one socket write (default off; see README "Benchmarks").
+   */
+  redisAutoPipelining?: boolean;
   /** Deadline for opening a connection (default 2000 ms). */
   redisConnectTimeoutMs?: number;
   circuitBreaker?: CircuitBreakerOptions;
@@ -89,7 +94,11 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
   const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
   const memory = new MemoryTier(options.memory);
-  const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs }) : null);
+  if (options.redisAutoPipelining !== undefined && typeof options.redisAutoPipelining !== 'boolean') {
+    throw new TypeError('redisAutoPipelining must be true or false');
+  }
+  const autoPipelining = options.redisAutoPipelining ?? false;
+  const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs, autoPipelining }) : null);
   const subscriber = client ? duplicateForSubscriber(client) : null;
 
   try {

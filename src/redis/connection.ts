@@ -94,6 +94,8 @@ function parseOneUrl(text: string, position: number, count: number) {
 export interface ConnectionTuning {
   /** Bound on establishing a TCP connection, so a black-holed host is noticed quickly. */
   connectTimeoutMs: number;
+  /** ioredis auto-pipelining: commands issued in one turn of the event loop share one socket write. */
+  autoPipelining?: boolean;
 }
 
 /** Reconnection never gives up; it backs off to 2 s with jitter so many workers do not reconnect in lockstep. */
@@ -107,6 +109,7 @@ function failFastOptions(tuning: ConnectionTuning): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: tuning.connectTimeoutMs,
+    enableAutoPipelining: tuning.autoPipelining ?? false,
     retryStrategy: reconnectDelay,
     // Keep the connection warm and notice dead peers.
     keepAlive: 10_000,
@@ -151,10 +154,11 @@ export function duplicateForSubscriber(client: RedisClient): RedisClient {
   if (isCluster(client)) {
     return client.duplicate(undefined, {
       enableOfflineQueue: true,
-      redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true },
+      enableAutoPipelining: false,
+      redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true, enableAutoPipelining: false },
     });
   }
-  return client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  return client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
