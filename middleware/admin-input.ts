@@ -29,8 +29,8 @@ const received = new WeakMap<Request, ReceivedBody>();
 
 /**
  * Reads the body (any content type, up to `limit`, 413 beyond) so a route can tell "no body" from "a body it does not
- * take". A body the host's parser already read is judged by its Content-Length, or, for a chunked one, by what the
- * parser made of it.
+ * take". A body the host's parser already read is judged by its Content-Length, or, for a chunked one, by whether the
+ * parser made anything of it.
  */
 export function receiveBody(rawParser: RequestHandler): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -64,14 +64,10 @@ function hostBodyPresent(req: Request): boolean {
   const length = req.headers['content-length'];
   if (length !== undefined) return Number(length) > 0;
   if (req.headers['transfer-encoding'] === undefined) return false;
+  // A chunked body announces itself; only a parser's "nothing" says it was empty ({} may be "{}", so it counts).
   const value: unknown = req.body;
   if (value === undefined || value === null || value === '') return false;
-  if (Buffer.isBuffer(value)) return value.length > 0;
-  if (typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    // body-parser makes {} of an empty body; a chunked "{}" reads the same and means the same to these routes.
-    return Object.keys(value).length > 0;
-  }
-  return true;
+  return !(Buffer.isBuffer(value) && value.length === 0);
 }
 
 /** The query parameters of the request line, decoded, in order, repeats kept. */

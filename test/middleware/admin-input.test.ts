@@ -92,6 +92,7 @@ describe.skipIf(!hasRedisServer).each(EXPRESS_VERSIONS)('admin input on $name', 
         [{ method: 'POST', path: '/cache/invalidate', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'category=recommendations' }, 'no body'],
         [{ method: 'POST', path: '/cache/invalidate', body: 'category=recommendations' }, 'no body'],
         [{ method: 'POST', path: '/cache/invalidate', body: 'x', chunked: true }, 'no body'],
+        [{ method: 'POST', path: '/cache/invalidate', headers: { 'content-type': 'application/json' }, body: '{}', chunked: true }, 'no body'],
         [{ method: 'POST', path: '/cache/invalidate?category=recommendations', headers: { 'content-type': 'application/json' }, body: '[]' }, 'no body'],
       ];
       for (const [request, named] of refused) {
