@@ -39,7 +39,7 @@ export interface AdminTargets {
 
 export interface AdminRouterOptions {
   auth?: AdminAuthOptions;
-  /** Largest JSON body accepted (default 16 kB); larger ones get 413. */
+  /** Largest request body read (default 16 kB); larger ones get 413. */
   bodyLimit?: string | number;
   logger?: Pick<Logger, 'error'>;
   /** The express module to build the router with (default: the one installed beside reprise). */
