@@ -11,7 +11,7 @@ export { TwoTierCache, type SetOptions, type GetOrSetOptions, type CategoryStats
 export { CACHE_CATEGORIES, DEFAULT_TTLS, UnknownCategoryError, isCacheCategory, type CacheCategory } from './cache/categories.js';
 export { normalizeMoodPrompt, InvalidKeyError, MAX_KEY_PART_LENGTH, MAX_MOOD_PROMPT_LENGTH, type CacheKey } from './cache/keys.js';
 export { DEFAULT_SIMILARITY_THRESHOLD, moodSimilarity } from './cache/similarity.js';
-export { EncodeError } from './cache/serializer.js';
+export { EncodeError, UnsupportedValueError, MAX_VALUE_DEPTH } from './cache/serializer.js';
 
 // The ID registry and ReccoBeats
 export { IdRegistry, BULK_CHUNK_IDS, type IdRegistryOptions, type IdRegistryStats, type IdRegistryTtls, type RegistrySweepReport } from './registry/id-registry.js';
