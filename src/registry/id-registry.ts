@@ -15,6 +15,7 @@
 import type { Span } from '@opentelemetry/api';
 import { DEFAULT_TTLS, parseTtl } from '../cache/categories.js';
 import { validateKeyPrefix } from '../cache/keys.js';
+import { forEachSlice, mapInSlices } from '../slices.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -184,7 +185,7 @@ export class IdRegistry {
 
   /** Splits IDs into those to ask ReccoBeats about and those known to be missing (validated IDs are "to check"). */
   async bulkCheckMissing(ids: Iterable<string>): Promise<[idsToCheck: string[], knownMissing: string[]]> {
-    const unique = this.uniqueSpotifyIds(ids);
+    const unique = await this.uniqueSpotifyIds(ids);
     return this.traced('registry.bulk_check_missing', unique.length, async (span) => {
       const { entries, roundTrips } = await this.lookupForward(unique);
       const idsToCheck: string[] = [];
@@ -197,7 +198,7 @@ export class IdRegistry {
 
   /** The validated ReccoBeats ID of each given Spotify ID that has one, in first-seen order. */
   async bulkGetValidated(ids: Iterable<string>): Promise<Map<string, string>> {
-    const unique = this.uniqueSpotifyIds(ids);
+    const unique = await this.uniqueSpotifyIds(ids);
     return this.traced('registry.bulk_get_validated', unique.length, async (span) => {
       const { entries, roundTrips } = await this.lookupForward(unique);
       const validated = new Map<string, string>();
@@ -215,7 +216,7 @@ export class IdRegistry {
    * three (one round trip per node instead of two calls).
    */
   async bulkLookup(ids: Iterable<string>): Promise<{ validated: Map<string, string>; missing: string[]; unknown: string[] }> {
-    const unique = this.uniqueSpotifyIds(ids);
+    const unique = await this.uniqueSpotifyIds(ids);
     return this.traced('registry.bulk_lookup', unique.length, async (span) => {
       const { entries, roundTrips } = await this.lookupForward(unique);
       const result = { validated: new Map<string, string>(), missing: [] as string[], unknown: [] as string[] };
@@ -239,24 +240,24 @@ export class IdRegistry {
   // ---- writes -----------------------------------------------------------------------------------------------
 
   async markValidated(spotifyId: string, reccobeatsId: string): Promise<void> {
-    await this.writeValidated(this.checkedPairs([[spotifyId, reccobeatsId]]));
+    await this.writeValidated(await this.checkedPairs([[spotifyId, reccobeatsId]]));
   }
 
   async markMissing(spotifyId: string, reason?: string): Promise<void> {
-    await this.writeMissing(this.checkedSpotifyIds([spotifyId]), missingReasonOf(reason));
+    await this.writeMissing(await this.checkedSpotifyIds([spotifyId]), missingReasonOf(reason));
   }
 
   /** Records validated pairs; a pair sharing either ID with an earlier one (here or in the store) replaces it. */
   async bulkMarkValidated(pairs: Iterable<[spotifyId: string, reccobeatsId: string]>): Promise<void> {
-    const checked = this.checkedPairs(pairs);
-    await this.traced('registry.bulk_mark_validated', checked.length, async (span) => {
+    const checked = await this.checkedPairs(pairs);
+    await this.traced('registry.bulk_mark_validated', checked.size, async (span) => {
       span.setAttribute('registry.round_trips', await this.writeValidated(checked));
     });
   }
 
   /** Records IDs as missing; an ID with a live validated mapping keeps it. */
   async bulkMarkMissing(spotifyIds: Iterable<string>, reason?: string): Promise<void> {
-    const checked = this.checkedSpotifyIds(spotifyIds);
+    const checked = await this.checkedSpotifyIds(spotifyIds);
     const why = missingReasonOf(reason);
     await this.traced('registry.bulk_mark_missing', checked.length, async (span) => {
       span.setAttribute('registry.round_trips', await this.writeMissing(checked, why));
@@ -347,55 +348,65 @@ export class IdRegistry {
   }
 
   /** Returns the round trips used, including any replay of writes Redis missed earlier. */
-  private async writeValidated(pairs: [string, string][]): Promise<number> {
+  private async writeValidated(pairs: Map<string, string>): Promise<number> {
     const now = this.now();
     const expiresAtMs = expiryFor(now, this.ttls.validatedSeconds);
     const replayed = await this.store.flushUnsynced(now);
-    return replayed + (await this.store.writeValidated(pairs.map(([spotifyId, reccobeatsId]) => ({ spotifyId, reccobeatsId, expiresAtMs })), now));
+    const writes = await mapInSlices(pairs, ([spotifyId, reccobeatsId]) => ({ spotifyId, reccobeatsId, expiresAtMs }));
+    return replayed + (await this.store.writeValidated(writes, now));
   }
 
   private async writeMissing(spotifyIds: string[], reason: MissingReason): Promise<number> {
     const now = this.now();
     const entry = { kind: 'missing' as const, reason, expiresAtMs: expiryFor(now, this.ttls.missingSeconds) };
     const replayed = await this.store.flushUnsynced(now);
-    return replayed + (await this.store.writeMissing(spotifyIds.map((spotifyId) => ({ spotifyId, entry })), now));
+    return replayed + (await this.store.writeMissing(await mapInSlices(spotifyIds, (spotifyId) => ({ spotifyId, entry })), now));
   }
 
-  private checkedSpotifyIds(spotifyIds: Iterable<string>): string[] {
+  private async checkedSpotifyIds(spotifyIds: Iterable<string>): Promise<string[]> {
     const unique = new Set<string>();
-    for (const id of iterate(spotifyIds, 'spotifyIds')) {
-      assertSpotifyId(id);
-      unique.add(id);
-    }
+    await forEachSlice(listOf(spotifyIds, 'spotifyIds'), (slice) => {
+      for (const id of slice) {
+        assertSpotifyId(id);
+        unique.add(id);
+      }
+    });
     return [...unique];
   }
 
   /** Validates every pair, then keeps a one-to-one set: a later pair sharing either ID replaces the earlier. */
-  private checkedPairs(pairs: Iterable<[string, string]>): [string, string][] {
+  private async checkedPairs(pairs: Iterable<[string, string]>): Promise<Map<string, string>> {
     const bySpotify = new Map<string, string>();
     const byReccobeats = new Map<string, string>();
-    for (const pair of iterate(pairs, 'pairs')) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('each pair is [spotifyId, reccobeatsId]');
-      const [spotifyId, rawReccobeatsId] = pair as [unknown, unknown];
-      assertSpotifyId(spotifyId);
-      assertReccobeatsId(rawReccobeatsId);
-      const reccobeatsId = canonicalReccobeatsId(rawReccobeatsId);
-      const previousReccobeats = bySpotify.get(spotifyId);
-      if (previousReccobeats !== undefined) byReccobeats.delete(previousReccobeats);
-      const previousSpotify = byReccobeats.get(reccobeatsId);
-      if (previousSpotify !== undefined) bySpotify.delete(previousSpotify);
-      bySpotify.set(spotifyId, reccobeatsId);
-      byReccobeats.set(reccobeatsId, spotifyId);
-    }
-    return [...bySpotify];
+    await forEachSlice(listOf(pairs, 'pairs'), (slice) => {
+      for (const pair of slice) this.keepPair(pair, bySpotify, byReccobeats);
+    });
+    return bySpotify;
   }
 
-  private uniqueSpotifyIds(ids: Iterable<string>): string[] {
+  /** Adds a checked pair; a pair sharing either ID with an earlier one replaces it. */
+  private keepPair(pair: unknown, bySpotify: Map<string, string>, byReccobeats: Map<string, string>): void {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('each pair is [spotifyId, reccobeatsId]');
+    const [spotifyId, rawReccobeatsId] = pair as [unknown, unknown];
+    assertSpotifyId(spotifyId);
+    assertReccobeatsId(rawReccobeatsId);
+    const reccobeatsId = canonicalReccobeatsId(rawReccobeatsId);
+    const previousReccobeats = bySpotify.get(spotifyId);
+    if (previousReccobeats !== undefined) byReccobeats.delete(previousReccobeats);
+    const previousSpotify = byReccobeats.get(reccobeatsId);
+    if (previousSpotify !== undefined) bySpotify.delete(previousSpotify);
+    bySpotify.set(spotifyId, reccobeatsId);
+    byReccobeats.set(reccobeatsId, spotifyId);
+  }
+
+  private async uniqueSpotifyIds(ids: Iterable<string>): Promise<string[]> {
     const unique = new Set<string>();
-    for (const id of iterate(ids, 'ids')) {
-      if (isSpotifyId(id)) unique.add(id);
-      else this.ignoredIds += 1;
-    }
+    await forEachSlice(listOf(ids, 'ids'), (slice) => {
+      for (const id of slice) {
+        if (isSpotifyId(id)) unique.add(id);
+        else this.ignoredIds += 1;
+      }
+    });
     return [...unique];
   }
 
@@ -507,11 +518,12 @@ function requireString(value: unknown, name: string): asserts value is string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
 }
 
-function iterate<T>(input: Iterable<T>, name: string): Iterable<T> {
+/** The input as an array (sliced later), after checking it is an iterable of IDs and not one string. */
+function listOf<T>(input: Iterable<T>, name: string): readonly T[] {
   if (typeof input === 'string' || input === null || typeof (input as Iterable<T>)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`${name} must be an iterable (array, Set, ...) of IDs, not ${typeof input === 'string' ? 'a string' : String(input)}`);
   }
-  return input;
+  return Array.isArray(input) ? input : [...input];
 }
 
 

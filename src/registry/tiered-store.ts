@@ -18,6 +18,7 @@ import {
 import { packReccobeatsId, packSpotifyId } from './ids.js';
 import type { MemoryRegistryStore } from './memory-store.js';
 import type { RedisGateway } from '../redis/gateway.js';
+import { forEachSlice } from '../slices.js';
 import type { RedisRegistryStore, UnlinkItem, WriteItem, WriteReport } from './redis-store.js';
 
 /** IDs per script call: a bulk call of up to this many IDs costs one round trip per node. */
@@ -59,16 +60,19 @@ export class TieredRegistryStore {
 
   /** Live forward entries (null: none) for unique, valid Spotify IDs, and the round trips spent. */
   async lookupForward(ids: string[], now: number): Promise<{ entries: (ForwardEntry | null)[]; roundTrips: number }> {
-    const values: (Buffer | null | undefined)[] = new Array(ids.length).fill(undefined);
+    const entries: (ForwardEntry | null)[] = new Array(ids.length);
     let roundTrips = 0;
-    if (this.redis.configured) {
-      for (let start = 0; start < ids.length; start += BULK_CHUNK_IDS) {
-        const read = await this.redis.read('s', ids.slice(start, start + BULK_CHUNK_IDS).map(packSpotifyId));
-        read.values.forEach((value, offset) => (values[start + offset] = value));
+    // One chunk at a time, read and answered, so the event loop turns between chunks (SPEC: no call over 50 ms).
+    await forEachSlice(ids, async (chunk, start) => {
+      let values: (Buffer | null | undefined)[] = [];
+      if (this.redis.configured) {
+        const read = await this.redis.read('s', chunk.map(packSpotifyId));
+        values = read.values;
         roundTrips += read.roundTrips;
       }
-    }
-    return { entries: ids.map((id, index) => this.forwardAnswer(id, values[index], now)), roundTrips };
+      chunk.forEach((id, offset) => (entries[start + offset] = this.forwardAnswer(id, values[offset], now)));
+    }, BULK_CHUNK_IDS);
+    return { entries, roundTrips };
   }
 
   async lookupReverse(reccobeatsId: string, now: number): Promise<ReverseEntry | null> {
@@ -83,13 +87,15 @@ export class TieredRegistryStore {
 
   /** Records validated pairs (already one to one) in memory and Redis; returns the round trips spent. */
   async writeValidated(writes: ValidatedWrite[], now: number): Promise<number> {
-    for (const { spotifyId, reccobeatsId, expiresAtMs } of writes) this.memory.markValidated(spotifyId, reccobeatsId, expiresAtMs);
-    return this.pushValidated(writes, now);
+    return this.pushValidated(writes, now, (chunk) => {
+      for (const { spotifyId, reccobeatsId, expiresAtMs } of chunk) this.memory.markValidated(spotifyId, reccobeatsId, expiresAtMs);
+    });
   }
 
   async writeMissing(writes: MissingWrite[], now: number): Promise<number> {
-    for (const { spotifyId, entry } of writes) this.memory.markMissing(spotifyId, entry, now);
-    return this.pushMissing(writes, now);
+    return this.pushMissing(writes, now, (chunk) => {
+      for (const { spotifyId, entry } of chunk) this.memory.markMissing(spotifyId, entry, now);
+    });
   }
 
   /** Writes what Redis missed earlier, once it answers again; returns the round trips spent. */
@@ -138,8 +144,8 @@ export class TieredRegistryStore {
     return null;
   }
 
-  private pushValidated(writes: ValidatedWrite[], now: number): Promise<number> {
-    return this.inChunks(writes, async (chunk) => {
+  private pushValidated(writes: ValidatedWrite[], now: number, remember?: (chunk: readonly ValidatedWrite[]) => void): Promise<number> {
+    return this.inChunks(writes, remember, async (chunk) => {
       const items: WriteItem[] = chunk.flatMap(({ spotifyId, reccobeatsId, expiresAtMs }) => [
         { op: 'v' as const, field: packSpotifyId(spotifyId), value: encodeForward({ kind: 'validated', reccobeatsId, expiresAtMs }) },
         { op: 'r' as const, field: packReccobeatsId(reccobeatsId), value: encodeReverse({ spotifyId, expiresAtMs }) },
@@ -167,8 +173,8 @@ export class TieredRegistryStore {
     });
   }
 
-  private pushMissing(writes: MissingWrite[], now: number): Promise<number> {
-    return this.inChunks(writes, async (chunk) => {
+  private pushMissing(writes: MissingWrite[], now: number, remember?: (chunk: readonly MissingWrite[]) => void): Promise<number> {
+    return this.inChunks(writes, remember, async (chunk) => {
       const items: WriteItem[] = chunk.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) }));
       const settle = ({ written }: Pick<WriteReport, 'written'>, late: boolean) => {
         chunk.forEach(({ spotifyId, entry }, index) => {
@@ -189,11 +195,16 @@ export class TieredRegistryStore {
     return held.kind === 'missing' || held.reccobeatsId === (written as Extract<ForwardEntry, { kind: 'validated' }>).reccobeatsId;
   }
 
-  /** Sends writes to Redis at most BULK_CHUNK_IDS at a time; returns the round trips spent. */
-  private async inChunks<W>(writes: W[], push: (chunk: W[]) => Promise<number>): Promise<number> {
-    if (!this.redis.configured || writes.length === 0) return 0;
+  /**
+   * Writes in chunks of BULK_CHUNK_IDS, each remembered in memory and sent to Redis before the next (the event loop
+   * turns between chunks); returns the round trips spent.
+   */
+  private async inChunks<W>(writes: W[], remember: ((chunk: readonly W[]) => void) | undefined, push: (chunk: readonly W[]) => Promise<number>): Promise<number> {
     let roundTrips = 0;
-    for (let start = 0; start < writes.length; start += BULK_CHUNK_IDS) roundTrips += await push(writes.slice(start, start + BULK_CHUNK_IDS));
+    await forEachSlice(writes, async (chunk) => {
+      remember?.(chunk);
+      if (this.redis.configured) roundTrips += await push(chunk);
+    }, BULK_CHUNK_IDS);
     return roundTrips;
   }
 
