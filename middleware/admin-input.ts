@@ -8,7 +8,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { CACHE_CATEGORIES } from '../src/cache/categories.js';
-import { normalizeMoodPrompt } from '../src/cache/keys.js';
+import { InvalidKeyError, normalizeMoodPrompt } from '../src/cache/keys.js';
 import { HttpError } from './json-errors.js';
 
 export const WARM_FIELDS = ['moods', 'force'] as const;
@@ -185,9 +185,6 @@ function warmOptions(body: Record<string, unknown>): { moods?: string[]; force?:
   return { moods: moods as string[], ...(force === undefined ? {} : { force }) };
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
-const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
-
 /** A mood is well-formed Unicode with at least one letter or digit once normalised (as it will be for its key). */
 function checkMood(mood: unknown, index: number): void {
   const refuse = (why: string): never => {
@@ -195,15 +192,13 @@ function checkMood(mood: unknown, index: number): void {
   };
   if (typeof mood !== 'string') return refuse(`must be a string (got ${kindOf(mood)})`);
   if (mood.length > MAX_MOOD_LENGTH) return refuse(`is longer than ${MAX_MOOD_LENGTH} characters`);
-  // Checked before normalising: String.prototype.normalize and encodeURIComponent must never see a lone surrogate.
-  if (LONE_SURROGATE.test(mood)) return refuse('is not well-formed Unicode (it holds a lone surrogate)');
-  let normalized = '';
   try {
-    normalized = normalizeMoodPrompt(mood);
-  } catch {
-    // Only "has no words" can be thrown for a well-formed string; said below.
+    normalizeMoodPrompt(mood);
+  } catch (error) {
+    if (!(error instanceof InvalidKeyError)) throw error;
+    // The key rules say why (a lone surrogate, no letter or digit); the mood itself is not repeated back.
+    refuse(error.message.replace(/^moodPrompt( ".*")? /s, ''));
   }
-  if (!LETTER_OR_DIGIT.test(normalized)) return refuse('has no words: a mood needs at least one letter or digit');
 }
 
 function describeBody(req: Request, body: ReceivedBody): Record<string, unknown> {

@@ -89,6 +89,8 @@ export function normalizeMoodPrompt(moodPrompt: string): string {
   checkText(moodPrompt, 'moodPrompt', MAX_MOOD_PROMPT_LENGTH);
   const normalized = moodPrompt
     .normalize('NFKC')
+    // Control and format characters (NUL, zero-width joiners, BOM) carry no words: "calm\u0000" is "calm".
+    .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
     .toLowerCase()
     .replace(/&/g, ' and ')
     // Apostrophes join ("don't" -> "dont"); other punctuation separates words ("lo-fi" -> "lo fi").
@@ -97,7 +99,7 @@ export function normalizeMoodPrompt(moodPrompt: string): string {
     .replace(/\s+/gu, ' ')
     .trim();
   // Letters or digits make a mood: control, format (zero-width) and symbol characters alone do not.
-  if (!/[\p{L}\p{N}]/u.test(normalized)) throw new InvalidKeyError(`moodPrompt ${JSON.stringify(moodPrompt)} has no words`);
+  if (!/[\p{L}\p{N}]/u.test(normalized)) throw new InvalidKeyError(`moodPrompt ${JSON.stringify(moodPrompt)} has no words: a mood needs at least one letter or digit`);
   if (normalized.length > MAX_MOOD_PROMPT_LENGTH) throw new InvalidKeyError(`moodPrompt is ${normalized.length} characters long once normalised; at most ${MAX_MOOD_PROMPT_LENGTH} are allowed`);
   return normalized;
 }
