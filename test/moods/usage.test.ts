@@ -90,7 +90,8 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       }
     });
 
-    it.skipIf(mode === 'memory')('repairs damaged usage data in Redis: an epoch that is not a number is reset, scores stay finite', async () => {
+    // Only Redis can hold damaged data.
+    if (mode !== 'memory') it('repairs damaged usage data in Redis: an epoch that is not a number is reset, scores stay finite', async () => {
       const clock = { now: Date.UTC(2030, 0, 1) };
       const instance = await open(clock);
       const redis = backend()!;
