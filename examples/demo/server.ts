@@ -76,7 +76,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   );
 
   const app = express();
-  app.use(express.json({ limit: '8kb' }));
+  // Parsed for the playlist route only: the admin router checks and parses its own bodies.
+  const playlistBody = express.json({ limit: '8kb' });
   app.get('/', (_req, res) => {
     res.json({
       service: 'reprise demo back end',
@@ -85,7 +86,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       routes: ['POST /api/playlists { userId, moodPrompt }', 'GET /metrics', 'GET|POST /api/agents/system/... (admin, Bearer token)'],
     });
   });
-  app.post('/api/playlists', (req: Request, res: Response, next: NextFunction) => {
+  app.post('/api/playlists', playlistBody, (req: Request, res: Response, next: NextFunction) => {
     const { userId, moodPrompt } = (req.body ?? {}) as { userId?: unknown; moodPrompt?: unknown };
     if (typeof userId !== 'string' || userId.trim() === '' || typeof moodPrompt !== 'string' || moodPrompt.trim() === '') {
       res.status(400).json({ error: 'send JSON { "userId": "...", "moodPrompt": "..." }' });
@@ -109,9 +110,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   app.use('/api/agents/system', reprise.router);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const message = error instanceof Error ? error.message : String(error);
-    const status = error instanceof TypeError ? 400 : 502;
+    // A body the JSON parser refused (malformed, too large) is the client's mistake, like a bad prompt.
+    const parserStatus = (error as { status?: unknown }).status;
+    const status = typeof parserStatus === 'number' && parserStatus >= 400 && parserStatus < 500 ? parserStatus : error instanceof TypeError ? 400 : 502;
     if (status === 502) logger.error(`playlist failed: ${redactRedisUrl(message)}`);
-    res.status(status).json({ error: status === 400 ? message : 'the playlist could not be made; see the server log' });
+    res.status(status).json({ error: status < 500 ? message : 'the playlist could not be made; see the server log' });
   });
 
   const server = http.createServer(app);

@@ -61,6 +61,20 @@ describe('the demo in memory mode', () => {
     expect((await request(demo.url).post('/api/playlists').send({ userId: 'x' })).status).toBe(400);
     expect((await request(demo.url).post('/api/playlists').send({ userId: 'x', moodPrompt: '?!' })).status).toBe(400);
   });
+
+  it('answers malformed JSON with 400, on the playlist route and on the admin routes, never 502', async () => {
+    const demo = await startDemo({ ...FAST, adminToken: 'demo-test-admin-token-42' });
+    opened.push(demo);
+    const playlist = await request(demo.url).post('/api/playlists').set('Content-Type', 'application/json').send('{"userId":');
+    expect(playlist.status).toBe(400);
+    const warm = await request(`${demo.url}/api/agents/system`)
+      .post('/cache/warm-popular-moods')
+      .set('Authorization', `Bearer ${demo.adminToken}`)
+      .set('Content-Type', 'application/json')
+      .send('{"moods": [');
+    expect(warm.status).toBe(400);
+    expect(warm.body.error).toEqual(expect.any(String));
+  });
 });
 
 describe.skipIf(!hasRedisServer)('the demo on Redis', () => {
