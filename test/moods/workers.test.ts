@@ -7,6 +7,7 @@ import { WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { freePort, hasRedisServer, pollUntil } from '../harness/redis-servers.js';
+import { closeAfterEachTest, useRedisServer } from '../harness/lifecycle.js';
 import { controlledCompute, countingCompute, openInstance, pollForRenewal, useInstances, type InstanceOptions, type MoodsInstance } from './helpers.js';
 
 const MOODS = ['calm', 'focus', 'party'];
@@ -208,3 +209,41 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(await instance.moods.getPrecomputedRecommendations('calm')).not.toBeNull();
   });
 });
+
+describe.skipIf(!hasRedisServer)('a warm whose lock was taken while Redis stalled', () => {
+  const server = useRedisServer();
+  const opened = closeAfterEachTest<MoodsInstance>();
+
+  it('adopts the lock once Redis answers, so a second worker sees the same job running, then free when it finished', async () => {
+    const prefix = 'stall:';
+    const workflow = controlledCompute();
+    // The default detector: 50 ms without any reply while a call waits means Redis stopped.
+    const options = { moods: MOODS, computeRecommendations: workflow.compute, cacheOptions: { redisCommandTimeoutMs: 50 } };
+    const [a, b] = [await openInstance(server().url, prefix, options), await openInstance(server().url, prefix, options)];
+    opened.push(a, b);
+    const lock = `${prefix}@warm-popular-moods:{${prefix}warm-popular-moods}:lock`;
+
+    server().pause();
+    let started;
+    try {
+      started = await a.moods.startWarm();
+    } finally {
+      server().resume();
+    }
+    expect(started.started).toBe(true);
+    const jobId = started.started ? started.job.jobId : '';
+    // The SET NX that was given up lands after all: the running job now holds the lock in Redis.
+    await pollUntil(() => server().cli('GET', lock) === jobId, 'the late lock to be adopted by the running job');
+    expect(await b.moods.startWarm()).toEqual({ started: false, runningJobId: jobId });
+
+    await pollUntil(async () => {
+      workflow.answerAll();
+      return (await b.moods.progress())?.status === 'succeeded';
+    }, 'the job to finish');
+    // Finished: the lock is free everywhere, and the other worker's progress agrees.
+    expect(server().cli('EXISTS', lock)).toBe('0');
+    expect(await b.moods.progress()).toMatchObject({ jobId, status: 'succeeded' });
+    expect((await b.moods.startWarm()).started).toBe(true);
+  });
+});
+
