@@ -35,6 +35,7 @@ export {
   PopularMoods,
   WarmAlreadyRunningError,
   ComputeNotConfiguredError,
+  PopularMoodsClosedError,
   type MoodCoverage,
   type ReadThroughResult,
   type WarmStartOutcome,

@@ -7,15 +7,13 @@
  * - Read-through (`getOrCompute`) serves a fresh precomputed result, or computes once for concurrent callers.
  * - Every read-through counts its mood; the most requested moods can be warmed along with the configured ones.
  */
-import { randomUUID } from 'node:crypto';
 import type { TwoTierCache } from '../cache/two-tier-cache.js';
 import { normalizeMoodPrompt, validateKeyPrefix } from '../cache/keys.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import type { Lease } from '../redis/lease-lock.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from './errors.js';
 import {
   configuredMoods,
-  normalizeMoodList,
   resolveSchedule,
   resolveWarmSettings,
   type PopularMoodsOptions,
@@ -26,7 +24,7 @@ import { checkComputed, PrecomputedStore } from './precomputed-store.js';
 import { ReadThrough, type ReadThroughResult } from './read-through.js';
 import { validateSchedule, WarmSchedule } from './schedule.js';
 import { MoodUsage, type MoodCount } from './usage.js';
-import { WarmJob } from './warm-job.js';
+import { WarmRuns, type RunningWarm } from './warm-runs.js';
 import { WarmState } from './warm-state.js';
 import type {
   ComputeRecommendations,
@@ -36,30 +34,13 @@ import type {
   WarmReport,
   WarmRequest,
   WarmStarted,
-  WarmTrigger,
 } from './types.js';
 
+export { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from './errors.js';
 export type { ReadThroughResult } from './read-through.js';
 
 /** The schedule's task name (after the key prefix); the cross-worker keys derive from it. */
 export const WARM_TASK_NAME = 'warm-popular-moods';
-
-export class WarmAlreadyRunningError extends Error {
-  override name = 'WarmAlreadyRunningError';
-  /** The running job's id; null if it could not be read (Redis unavailable, or the job just ended). */
-  readonly jobId: string | null;
-  constructor(jobId: string | null) {
-    super(jobId ? `a popular moods warm job is already running (job ${jobId})` : 'a popular moods warm job is already running');
-    this.jobId = jobId;
-  }
-}
-
-export class ComputeNotConfiguredError extends TypeError {
-  override name = 'ComputeNotConfiguredError';
-  constructor() {
-    super('computeRecommendations is not configured: pass the workflow that turns a mood prompt into recommendations');
-  }
-}
 
 /** What startWarm answers: the job it started, or the id of the job already running here or on another worker. */
 export type WarmStartOutcome =
@@ -89,11 +70,6 @@ export interface MoodCoverage {
   coverage: number;
 }
 
-interface RunningWarm {
-  job: WarmJob;
-  finished: Promise<WarmReport>;
-}
-
 export class PopularMoods {
   /** Normalised configured moods. */
   readonly moods: readonly string[];
@@ -104,15 +80,12 @@ export class PopularMoods {
   private readonly taskName: string;
   private readonly store: PrecomputedStore;
   private readonly usage: MoodUsage;
-  private readonly state: WarmState;
   private readonly telemetry: Telemetry;
   private readonly logger: Logger;
   private readonly detachMetrics: () => void;
   private readonly readThrough: ReadThrough;
-  private readonly starting = new Set<Promise<unknown>>();
+  private readonly runs: WarmRuns;
   private warmTask: WarmSchedule | null = null;
-  private running: RunningWarm | null = null;
-  private lastJob: WarmJob | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(options: PopularMoodsOptions) {
@@ -145,11 +118,21 @@ export class PopularMoods {
       telemetry: this.telemetry,
       worthStoring: (mood) => this.worthStoring(mood),
     });
-    this.state = new WarmState({
-      gateway: options.gateway,
-      keyPrefix,
-      taskName: WARM_TASK_NAME,
-      leaseMs: this.settings.leaseMs,
+    this.runs = new WarmRuns({
+      state: new WarmState({
+        gateway: options.gateway,
+        keyPrefix,
+        taskName: WARM_TASK_NAME,
+        leaseMs: this.settings.leaseMs,
+        logger: this.logger,
+      }),
+      store: this.store,
+      settings: this.settings,
+      compute: this.compute,
+      nameableMoods: this.configured,
+      defaultMoods: () => this.defaultWarmMoods(),
+      closing: () => this.closing !== null,
+      telemetry: this.telemetry,
       logger: this.logger,
     });
     this.telemetry.metrics.popularMoodsConfigured.set(this.moods.length);
@@ -166,7 +149,7 @@ export class PopularMoods {
    * when the schedule is disabled or no computeRecommendations was given.
    */
   start(): void {
-    if (this.closing) throw new Error('popular moods are closed');
+    if (this.closing) throw new PopularMoodsClosedError();
     if (this.warmTask) return;
     const { expression, timezone } = this.scheduleConfig;
     if (expression === null) {
@@ -217,29 +200,19 @@ export class PopularMoods {
    * Workers whose timers fire for the same slot run it once between them.
    */
   async runScheduledNow(at: Date = new Date()): Promise<ScheduledWarmResult> {
-    if (this.closing) return { ran: false, reason: 'closed' };
-    const compute = this.requireCompute();
-    const slot = slotOf(at);
-    const running = await this.runningJob();
-    if (running) return this.skipLocked(running.job.id);
-    if (await this.state.slotDone(slot)) return this.skipSlotDone(slot);
-
-    const started = await this.whileStarting(async (): Promise<RunningWarm | ScheduledWarmResult> => {
-      const jobId = randomUUID();
-      const lease = await this.state.claim(jobId);
-      if (!lease) return this.skipLocked(await this.state.runningJobId());
-      // Another worker may have finished this slot between the check above and the claim.
-      const skip = this.closing ? 'closed' : (await this.state.slotDone(slot)) ? 'slot_done' : null;
-      if (skip) {
-        await lease.release();
-        return skip === 'closed' ? { ran: false, reason: 'closed' } : this.skipSlotDone(slot);
-      }
-      this.logger.info(`popular moods: scheduled warm ${jobId} for slot ${slot}`);
-      const moods = await this.defaultWarmMoods();
-      return this.begin({ jobId, moods, force: false, trigger: 'schedule', lease, compute, slot });
-    });
-    if ('ran' in started) return started;
-    return { ran: true, report: await started.finished };
+    const attempt = await this.runs.tryStart({ trigger: 'schedule', at });
+    switch (attempt.kind) {
+      case 'started':
+        return { ran: true, report: await attempt.run.finished };
+      case 'locked':
+        this.logger.info(`popular moods: scheduled warm skipped, job ${attempt.jobId ?? '(unknown)'} is running`);
+        return { ran: false, reason: 'locked', jobId: attempt.jobId };
+      case 'slot_done':
+        this.logger.info(`popular moods: scheduled warm skipped, slot ${attempt.slot} already ran`);
+        return { ran: false, reason: 'slot_done' };
+      case 'closed':
+        return { ran: false, reason: 'closed' };
+    }
   }
 
   // ---- manual warm runs and progress ----
@@ -249,33 +222,33 @@ export class PopularMoods {
    * or any other worker sharing Redis. Bad moods and a missing computeRecommendations throw before anything starts.
    */
   async startWarm(request: WarmRequest = {}): Promise<WarmStartOutcome> {
-    try {
-      const running = await this.launch(request);
-      return { started: true, job: { jobId: running.job.id, status: 'running', moods: [...running.job.moods] } };
-    } catch (error) {
-      if (error instanceof WarmAlreadyRunningError) return { started: false, runningJobId: error.jobId };
-      throw error;
+    const attempt = await this.runs.tryStart({ trigger: 'manual', request });
+    switch (attempt.kind) {
+      case 'started':
+        return { started: true, job: describeStarted(attempt.run) };
+      case 'locked':
+        return { started: false, runningJobId: attempt.jobId };
+      case 'closed':
+        throw new PopularMoodsClosedError();
     }
   }
 
   /** Runs a warm to completion and returns its report; throws WarmAlreadyRunningError while a job runs anywhere. */
   async warm(request: WarmRequest = {}): Promise<WarmReport> {
-    return (await this.launch(request)).finished;
+    const attempt = await this.runs.tryStart({ trigger: 'manual', request });
+    switch (attempt.kind) {
+      case 'started':
+        return attempt.run.finished;
+      case 'locked':
+        throw new WarmAlreadyRunningError(attempt.jobId);
+      case 'closed':
+        throw new PopularMoodsClosedError();
+    }
   }
 
   /** Progress of the current or last job, on this worker or any other sharing Redis; null before any job. */
-  async progress(): Promise<WarmProgress | null> {
-    if (this.running) return this.running.job.progress();
-    const local = this.lastJob?.progress() ?? null;
-    const shared = await this.state.lastPublished();
-    if (!shared || (local && local.startedAt >= shared.startedAt)) return local;
-    if (shared.status !== 'running') return shared;
-    const holder = await this.state.runningJobId();
-    if (holder === undefined || holder === shared.jobId) return shared;
-    // The job may have finished between the two reads (its final record and the lock's release are one step).
-    const again = await this.state.lastPublished();
-    if (again && (again.jobId !== shared.jobId || again.status !== 'running')) return again;
-    return { ...shared, status: 'abandoned' };
+  progress(): Promise<WarmProgress | null> {
+    return this.runs.progress();
   }
 
   // ---- precomputed entries ----
@@ -331,98 +304,12 @@ export class PopularMoods {
     this.closing ??= (async () => {
       this.detachMetrics();
       await this.warmTask?.close();
-      await Promise.allSettled([...this.starting]);
-      await Promise.allSettled([this.running?.finished, this.readThrough.settled()]);
+      await Promise.allSettled([this.runs.settled(), this.readThrough.settled()]);
     })();
     return this.closing;
   }
 
   // ---- internals ----
-
-  private async launch(request: WarmRequest): Promise<RunningWarm> {
-    if (this.closing) throw new Error('popular moods are closed');
-    if (typeof request !== 'object' || request === null) throw new TypeError('warm takes { moods?, force? }');
-    const compute = this.requireCompute();
-    const requested = request.moods === undefined ? null : normalizeMoodList(request.moods, 'moods');
-    if (request.force !== undefined && typeof request.force !== 'boolean') throw new TypeError('force must be true or false');
-    const running = await this.runningJob();
-    if (running) throw this.refused(running.job.id);
-
-    return this.whileStarting(async () => {
-      const jobId = randomUUID();
-      const lease = await this.state.claim(jobId);
-      if (!lease) throw this.refused(await this.state.runningJobId());
-      if (this.closing) {
-        await lease.release();
-        throw new Error('popular moods are closed');
-      }
-      const moods = requested ?? (await this.defaultWarmMoods());
-      return this.begin({ jobId, moods, force: request.force ?? false, trigger: 'manual', lease, compute });
-    });
-  }
-
-  /**
-   * The job running in this process, if any. One whose moods are all done is only writing its outcome and releasing
-   * its lock: wait for that, so a caller who saw it finish is not refused.
-   */
-  private async runningJob(): Promise<RunningWarm | null> {
-    const running = this.running;
-    if (!running || running.job.progress().status === 'running') return running;
-    await running.finished.catch(() => undefined);
-    return this.running;
-  }
-
-  /** Runs the claim-and-start steps of a job; close() waits for them, so no job starts unseen while closing. */
-  private whileStarting<T>(steps: () => Promise<T>): Promise<T> {
-    const started = steps();
-    this.starting.add(started);
-    const forget = () => this.starting.delete(started);
-    started.then(forget, forget);
-    return started;
-  }
-
-  private async begin(run: {
-    jobId: string;
-    moods: string[];
-    force: boolean;
-    trigger: WarmTrigger;
-    lease: Lease;
-    compute: ComputeRecommendations;
-    slot?: string;
-  }): Promise<RunningWarm> {
-    const job = new WarmJob({
-      jobId: run.jobId,
-      trigger: run.trigger,
-      moods: run.moods,
-      force: run.force,
-      concurrency: this.settings.concurrency,
-      moodTimeoutMs: this.settings.moodTimeoutMs,
-      compute: run.compute,
-      store: this.store,
-      telemetry: this.telemetry,
-      logger: this.logger,
-      nameableMoods: this.configured,
-      signal: run.lease.signal,
-      onProgress: (progress) => void this.state.publish(run.lease, progress),
-    });
-    const published = this.state.publish(run.lease, job.progress());
-    const finished = (async () => {
-      try {
-        const report = await job.run();
-        this.logger.info(`popular moods: warm ${job.id} ${report.status}: ${report.total} moods, ${report.failed} failed`);
-        return report;
-      } finally {
-        await this.state.finish(run.lease, job.progress(), run.slot);
-        this.lastJob = job;
-        this.running = null;
-      }
-    })();
-    finished.catch((error) => this.logger.error(`popular moods: warm ${job.id} stopped: ${String(error)}`));
-    const running: RunningWarm = { job, finished };
-    this.running = running;
-    await published;
-    return running;
-  }
 
   /** Configured moods, and the most requested ones when warmTopRequested is set. */
   private async worthStoring(mood: string): Promise<boolean> {
@@ -436,32 +323,9 @@ export class PopularMoods {
     const top = await this.usage.top(this.settings.topRequested);
     return [...new Set([...this.moods, ...top.map((count) => count.mood)])];
   }
-
-  private requireCompute(): ComputeRecommendations {
-    if (!this.compute) throw new ComputeNotConfiguredError();
-    return this.compute;
-  }
-
-  private refused(jobId: string | null | undefined): WarmAlreadyRunningError {
-    this.telemetry.metrics.warmRuns.inc({ status: 'skipped_locked' });
-    return new WarmAlreadyRunningError(jobId ?? null);
-  }
-
-  private skipLocked(jobId: string | null | undefined): ScheduledWarmResult {
-    this.telemetry.metrics.warmRuns.inc({ status: 'skipped_locked' });
-    this.logger.info(`popular moods: scheduled warm skipped, job ${jobId ?? '(unknown)'} is running`);
-    return { ran: false, reason: 'locked', jobId: jobId ?? null };
-  }
-
-  private skipSlotDone(slot: string): ScheduledWarmResult {
-    this.telemetry.metrics.warmRuns.inc({ status: 'skipped_slot_done' });
-    this.logger.info(`popular moods: scheduled warm skipped, slot ${slot} already ran`);
-    return { ran: false, reason: 'slot_done' };
-  }
 }
 
-/** A schedule slot: the scheduled time to the second, as ISO text (the same on every worker). */
-function slotOf(at: Date): string {
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('a schedule slot is a valid Date');
-  return new Date(Math.floor(at.getTime() / 1_000) * 1_000).toISOString();
+/** What a manual start answers about the job it began. */
+function describeStarted(run: RunningWarm): WarmStarted {
+  return { jobId: run.job.id, status: 'running', moods: [...run.job.moods] };
 }

@@ -1,6 +1,6 @@
 /** Warm runs on one worker: what gets computed, bounded concurrency, progress while running, timeouts and failures. */
 import { describe, expect, it } from 'vitest';
-import { ComputeNotConfiguredError, WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
+import { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
 import type { ComputedRecommendations } from '../../src/moods/types.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
@@ -11,7 +11,7 @@ const HOUR_MS = 60 * 60 * 1_000;
 
 for (const mode of ['memory', ...BACKEND_NAMES] as const) {
   describe.skipIf(mode !== 'memory' && !hasRedisServer)(`warm runs (${mode})`, () => {
-    const { open } = useInstances(mode, 'warm');
+    const { open, backend } = useInstances(mode, 'warm');
 
     /** An entry computed `ageMs` ago that expires `leftMs` from now. */
     async function storeAged(instance: MoodsInstance, mood: string, ageMs: number, leftMs: number) {
@@ -187,6 +187,31 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(instance.moods.canWarm).toBe(true);
       await expect(without.moods.startWarm()).rejects.toThrow(ComputeNotConfiguredError);
       await expect(without.moods.warm()).rejects.toThrow(/computeRecommendations is not configured/);
+    });
+
+    it('starts nothing once closed: a start already claiming its lock lets it go, later ones throw PopularMoodsClosedError', async () => {
+      const workflow = countingCompute();
+      const instance = await open({ moods: ['a'], computeRecommendations: workflow.compute });
+      // Past its first check when close() begins: it finds the instance closing once it holds the lock.
+      const claiming = instance.moods.startWarm().catch((error: unknown) => error);
+      await instance.moods.close();
+      const refusal = await claiming;
+      expect(refusal).toBeInstanceOf(PopularMoodsClosedError);
+      expect(refusal).toMatchObject({ name: 'PopularMoodsClosedError', message: 'popular moods are closed' });
+
+      await expect(instance.moods.startWarm()).rejects.toThrow(PopularMoodsClosedError);
+      await expect(instance.moods.warm()).rejects.toThrow(PopularMoodsClosedError);
+      // Closed is what a closed instance answers, whatever the request.
+      await expect(instance.moods.startWarm({ moods: [] })).rejects.toThrow(PopularMoodsClosedError);
+      expect(() => instance.moods.start()).toThrow(PopularMoodsClosedError);
+      expect(await instance.moods.runScheduledNow()).toEqual({ ran: false, reason: 'closed' });
+
+      expect(workflow.calls).toEqual([]);
+      expect(await instance.moods.progress()).toBeNull();
+      const metrics = await instance.telemetry.metrics.registry.metrics();
+      expect(sample(metrics, 'reprise_warm_runs_total', { status: 'skipped_locked' })).toBe(0);
+      const prefix = instance.cache.keyPrefix;
+      if (mode !== 'memory') expect(backend()!.cli('EXISTS', `${prefix}@warm-popular-moods:{${prefix}warm-popular-moods}:lock`)).toBe('0');
     });
   });
 }
