@@ -18,7 +18,7 @@ export interface AcrossWorkersOptions {
 }
 
 /** What a look at Redis found: the value, nothing, or no answer. */
-export type Lookup<T> = { found: true; value: T } | { found: false; answered: boolean };
+export type Found<T> = { found: true; value: T } | { found: false; answered: boolean };
 
 export interface AcrossWorkersStats {
   /** Computations this process ran under the shared lease. */
@@ -60,7 +60,7 @@ export class AcrossWorkers {
    * The value of `fullKey`: computed here under the lease (`computeAndStore` runs the factory and writes the value),
    * or another process's, read with `lookup`. Called after a miss in both tiers.
    */
-  async run<T>(fullKey: string, lookup: () => Promise<Lookup<T>>, computeAndStore: () => Promise<T>, waitMs: number): Promise<T> {
+  async run<T>(fullKey: string, lookup: () => Promise<Found<T>>, computeAndStore: () => Promise<T>, waitMs: number): Promise<T> {
     const deadline = performance.now() + waitMs;
     let pause = FIRST_POLL_MS;
     let waited = false;

@@ -56,10 +56,9 @@ export class RepriseCache extends TwoTierCache {
     const user = checkUserId(userId);
     const mood = normalizeMoodPrompt(moodPrompt);
     const ttlMs = this.ttlMs('workflow_artifacts', {});
-    const failures = this.gateway.failures;
-    await this.write('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]), artifacts, ttlMs);
-    // Redis failing the first step costs one deadline; the rest of the call does not wait on it again.
-    await this.rememberPrompt(user, mood, ttlMs, this.gateway.failures !== failures);
+    const answered = await this.write('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]), artifacts, ttlMs);
+    // Redis failing the first step costs one wait; the rest of the call does not wait on it again.
+    await this.rememberPrompt(user, mood, ttlMs, !answered);
   }
 
   async getWorkflowArtifacts<T = unknown>(query: WorkflowArtifactsQuery): Promise<T | undefined> {
@@ -70,16 +69,15 @@ export class RepriseCache extends TwoTierCache {
   async findWorkflowArtifacts<T = unknown>({ userId, moodPrompt, similar = false }: WorkflowArtifactsQuery): Promise<SimilarArtifacts<T> | undefined> {
     const user = checkUserId(userId);
     const mood = normalizeMoodPrompt(moodPrompt);
-    const failures = this.gateway.failures;
-    // Once Redis has failed this call, its later steps ask memory alone: one deadline per call, not one per step.
-    const redisFailedThisCall = () => this.gateway.failures !== failures;
-    const exact = await this.read('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]));
-    if (exact !== undefined) return { artifacts: exact as T, moodPrompt: mood, similarity: 1 };
+    const exact = await this.lookup('workflow_artifacts', this.keyFor('workflow_artifacts', [user, mood]));
+    if (exact.value !== undefined) return { artifacts: exact.value as T, moodPrompt: mood, similarity: 1 };
     if (!similar) return undefined;
 
-    const recentKey = this.recentPromptsKey(user);
-    const recent = redisFailedThisCall() ? this.memory.get(recentKey) : await this.readUncounted(recentKey);
-    const candidates = (recent as RecentPrompt[] | undefined) ?? [];
+    // Once Redis has left a step of this call unanswered, the later steps ask memory alone: one wait per call.
+    let memoryOnly = exact.unanswered;
+    const recent = await this.lookup('workflow_artifacts', this.recentPromptsKey(user), { counted: false, memoryOnly });
+    memoryOnly ||= recent.unanswered;
+    const candidates = (recent.value as RecentPrompt[] | undefined) ?? [];
     const ranked = candidates
       .filter((candidate) => candidate.moodPrompt !== mood)
       .map((candidate) => ({ moodPrompt: candidate.moodPrompt, similarity: moodSimilarity(mood, candidate.moodPrompt) }))
@@ -87,8 +85,9 @@ export class RepriseCache extends TwoTierCache {
       .sort((a, b) => b.similarity - a.similarity);
     for (const candidate of ranked) {
       const key = this.keyFor('workflow_artifacts', [user, candidate.moodPrompt]);
-      const artifacts = redisFailedThisCall() ? this.readMemory('workflow_artifacts', key) : await this.read('workflow_artifacts', key);
-      if (artifacts !== undefined) return { artifacts: artifacts as T, ...candidate };
+      const found = await this.lookup('workflow_artifacts', key, { memoryOnly });
+      if (found.value !== undefined) return { artifacts: found.value as T, ...candidate };
+      memoryOnly ||= found.unanswered;
     }
     return undefined;
   }
@@ -137,10 +136,10 @@ export class RepriseCache extends TwoTierCache {
    */
   private async rememberPrompt(userId: string, moodPrompt: string, ttlMs: number, memoryOnly: boolean): Promise<void> {
     const key = this.recentPromptsKey(userId);
-    const stored = memoryOnly ? this.memory.get(key) : await this.readUncounted(key);
-    const previous = (stored as RecentPrompt[] | undefined) ?? [];
+    const stored = await this.lookup('workflow_artifacts', key, { counted: false, memoryOnly });
+    const previous = (stored.value as RecentPrompt[] | undefined) ?? [];
     const recent = [{ moodPrompt, at: Date.now() }, ...previous.filter((entry) => entry.moodPrompt !== moodPrompt)].slice(0, RECENT_PROMPTS_KEPT);
-    await this.write('workflow_artifacts', key, recent, ttlMs, { memoryOnly });
+    await this.write('workflow_artifacts', key, recent, ttlMs, { memoryOnly: memoryOnly || stored.unanswered });
   }
 }
 

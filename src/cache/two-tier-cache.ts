@@ -19,7 +19,7 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
 import { ChangeLog } from './change-log.js';
-import { AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Lookup } from './across-workers.js';
+import { AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Found } from './across-workers.js';
 import { knownKeys, positiveNumber } from '../validate.js';
 import { isReplyErrorReason } from '../redis/failures.js';
 
@@ -161,7 +161,7 @@ export class TwoTierCache {
   /** Like get, but not counted as a hit or a miss: for looking at the cache (coverage, housekeeping), not using it. */
   async peek<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
     assertCategory(category);
-    return (await this.readUncounted(this.keyFor(category, key))) as T | undefined;
+    return (await this.lookup(category, this.keyFor(category, key), { counted: false })).value as T | undefined;
   }
 
   /**
@@ -363,57 +363,61 @@ export class TwoTierCache {
 
   /** A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop. */
   protected read(category: CacheCategory, fullKey: string): Promise<unknown> {
-    const counters = this.counters[category];
     const started = this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
     const cached = this.memory.get(fullKey);
     if (cached !== undefined) {
       this.instrumentation.memoryHit('get', category, started);
       return Promise.resolve(cached);
     }
-    counters.memoryMisses += 1;
+    this.counters[category].memoryMisses += 1;
     return this.instrumentation.around('get', category, async (span) => {
-      const value = answeredOrMiss(await this.readRedis(counters, fullKey));
+      const { value } = await this.lookupRedis(this.counters[category], fullKey);
       span?.setAttribute('cache.hit', value !== undefined);
       return value;
     });
   }
 
-  /** Memory alone, counted like any read: for the later steps of a call that Redis has just failed. */
-  protected readMemory(category: CacheCategory, fullKey: string): unknown {
-    const value = this.memory.get(fullKey);
-    if (value !== undefined) this.instrumentation.memoryHit('get', category, undefined);
-    else this.counters[category].memoryMisses += 1;
-    return value;
-  }
-
-  /** A read of reprise's own bookkeeping (indexes), kept out of the hit/miss figures. */
-  protected async readUncounted(fullKey: string): Promise<unknown> {
+  /**
+   * One look at the tiers for a step of a larger call: the value (undefined on a miss) and whether Redis left it
+   * unanswered, so the call's later steps can ask memory alone. `counted: false` keeps reprise's own bookkeeping
+   * (indexes, coverage) out of the hit and miss figures; `memoryOnly` does not ask Redis.
+   */
+  protected async lookup(category: CacheCategory, fullKey: string, { counted = true, memoryOnly = false } = {}): Promise<Lookup> {
+    const counters = counted ? this.counters[category] : null;
     const cached = this.memory.get(fullKey);
-    return cached !== undefined ? cached : answeredOrMiss(await this.readRedis(newCounters(), fullKey));
+    if (cached !== undefined) {
+      if (counters) this.instrumentation.memoryHit('get', category, undefined);
+      return { value: cached, unanswered: false };
+    }
+    if (counters) counters.memoryMisses += 1;
+    if (memoryOnly) return MEMORY_ONLY_MISS;
+    return this.lookupRedis(counters ?? newCounters(), fullKey);
   }
 
-  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<void> {
+  /** Writes both tiers (memory alone with `memoryOnly`); true when Redis answered the write, false when it did not. */
+  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<boolean> {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.changes.changed(fullKey);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
-    if (!this.gateway.client || memoryOnly) return;
-    await this.instrumentation.around('set', category, async (span) => {
+    if (!this.gateway.client || memoryOnly) return false;
+    return this.instrumentation.around('set', category, async (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
-      await this.bus.writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey]);
+      const written = await this.bus.writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey]);
+      return written.ok || isReplyErrorReason(written.reason);
     });
   }
 
-  /** The value in Redis, undefined on a miss, or UNANSWERED when Redis did not answer (also counted as a miss). */
-  private async readRedis(counters: CategoryCounters, fullKey: string): Promise<unknown> {
-    if (!this.gateway.client) return undefined;
+  /** What Redis holds for one key (a miss when no Redis is configured); unanswered ones are counted as misses. */
+  private async lookupRedis(counters: CategoryCounters, fullKey: string): Promise<Lookup> {
+    if (!this.gateway.client) return ANSWERED_MISS;
     const mark = this.changes.mark();
     const read = await this.gateway.attempt('get', (client) => client.get(fullKey));
     if (!read.ok) {
       counters.redisMisses += 1;
       // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
-      return isReplyErrorReason(read.reason) ? undefined : UNANSWERED;
+      return isReplyErrorReason(read.reason) ? ANSWERED_MISS : MEMORY_ONLY_MISS;
     }
-    return this.acceptFromRedis(counters, fullKey, read.value, mark);
+    return { value: this.acceptFromRedis(counters, fullKey, read.value, mark), unanswered: false };
   }
 
   /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
@@ -464,14 +468,14 @@ export class TwoTierCache {
 
   private async loadThrough<T>(category: CacheCategory, fullKey: string, plan: LoadPlan<T>, span: Span | undefined): Promise<T> {
     const { factory, ttlMs, waitAcrossWorkersMs, isFresh } = plan;
-    const usable = (value: unknown) => value !== undefined && value !== UNANSWERED && (isFresh === undefined || isFresh(value));
+    const usable = (value: unknown) => value !== undefined && (isFresh === undefined || isFresh(value));
     const counters = this.counters[category];
     counters.memoryMisses += 1;
     let since = this.changes.mark();
-    const fromRedis = await this.readRedis(counters, fullKey);
-    const hit = usable(fromRedis);
+    const fromRedis = await this.lookupRedis(counters, fullKey);
+    const hit = usable(fromRedis.value);
     span?.setAttribute('cache.hit', hit);
-    if (hit) return fromRedis as T;
+    if (hit) return fromRedis.value as T;
 
     const computeAndStore = async (): Promise<T> => {
       const value = await factory();
@@ -479,15 +483,15 @@ export class TwoTierCache {
       // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
       if (!this.changes.unchangedSince(fullKey, since)) return value;
       // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
-      await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis === UNANSWERED });
+      await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis.unanswered });
       return value;
     };
-    if (waitAcrossWorkersMs === null || fromRedis === UNANSWERED || !this.gateway.client) return computeAndStore();
+    if (waitAcrossWorkersMs === null || fromRedis.unanswered || !this.gateway.client) return computeAndStore();
     // Each look at Redis restarts what counts as a newer change: a computation starts after the last look.
-    const lookup = async (): Promise<Lookup<T>> => {
+    const lookup = async (): Promise<Found<T>> => {
       since = this.changes.mark();
-      const value = await this.readRedis(newCounters(), fullKey);
-      if (value === UNANSWERED) return { found: false, answered: false };
+      const { value, unanswered } = await this.lookupRedis(newCounters(), fullKey);
+      if (unanswered) return { found: false, answered: false };
       return usable(value) ? { found: true, value: value as T } : { found: false, answered: true };
     };
     return this.acrossWorkers.run(fullKey, lookup, computeAndStore, waitAcrossWorkersMs);
@@ -521,12 +525,14 @@ function acrossWorkersWait(option: GetOrSetOptions['acrossWorkers']): number | n
   return positiveNumber(option.waitMs ?? DEFAULT_ACROSS_WORKERS_WAIT_MS, 'acrossWorkers.waitMs');
 }
 
-/** What a Redis read returns when Redis failed or was skipped, as opposed to a miss (undefined). */
-const UNANSWERED: unique symbol = Symbol('redis did not answer');
-
-function answeredOrMiss(value: unknown): unknown {
-  return value === UNANSWERED ? undefined : value;
+/** What one look at the tiers found: the value (undefined on a miss), and whether Redis left it unanswered. */
+export interface Lookup {
+  value: unknown;
+  unanswered: boolean;
 }
+
+const ANSWERED_MISS: Lookup = Object.freeze({ value: undefined, unanswered: false });
+const MEMORY_ONLY_MISS: Lookup = Object.freeze({ value: undefined, unanswered: true });
 
 function ratio(part: number, whole: number): number {
   return whole === 0 ? 0 : part / whole;

@@ -93,7 +93,6 @@ export class RedisGateway {
   private readonly detach: () => void;
   private readonly errorsByReason = emptyReasonCounts();
   private readonly lastLogged = new Map<CountedReason, number>();
-  private outages = 0;
   private refusedWrites = 0;
   private skipped = 0;
   /** True while the circuit is open because Redis stopped answering (a reply closes it at once). */
@@ -118,14 +117,6 @@ export class RedisGateway {
   /** True when a command would be sent to Redis now (connected, circuit not open). */
   get available(): boolean {
     return this.client !== null && this.client.status === 'ready' && this.breaker.state !== 'open';
-  }
-
-  /**
-   * Calls Redis did not answer so far (connection failures, stalls, waits given up): a call that sees this grow
-   * knows Redis just failed it. Error replies are answers and do not count here.
-   */
-  get failures(): number {
-    return this.outages;
   }
 
   get backend(): 'redis' | 'memory' {
@@ -257,7 +248,6 @@ export class RedisGateway {
     if (outage) {
       // A connection failure of a call given up already was counted when it was given up.
       if (alreadyGivenUp) return { ok: false, reason };
-      this.outages += 1;
       this.breaker.recordFailure();
     } else {
       // An error reply is an answer: Redis is alive, whatever it thought of this call.
@@ -271,7 +261,6 @@ export class RedisGateway {
   }
 
   private givenUp<T>(operation: string, why: Release, sent: Promise<T>): Unanswered<T> {
-    this.outages += 1;
     this.count(operation, why, false, undefined);
     const late = sent.then((value) => ({ value }), () => null);
     return { ok: false, reason: why, late };

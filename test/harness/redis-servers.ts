@@ -4,7 +4,7 @@
  * a free port chosen here and lives in its own temp directory; nothing ever talks to the shared Redis on 6379.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -131,11 +131,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const waitForExit = async (signal: NodeJS.Signals): Promise<void> => {
     const proc = child;
     if (!proc) return;
-    if (paused) {
-      proc.kill('SIGCONT');
-      paused = false;
-    }
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    // SIGKILL ends a stopped process as it is, like a crashed host: it answers nothing more. SIGTERM needs it running.
+    if (paused && signal !== 'SIGKILL') proc.kill('SIGCONT');
+    paused = false;
     proc.kill(signal);
     await exited;
     child = null;
@@ -156,6 +155,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (!child) throw new Error('server is not running');
       child.kill('SIGSTOP');
       paused = true;
+      waitUntilStopped(child.pid);
     },
     resume() {
       if (child && paused) child.kill('SIGCONT');
@@ -169,6 +169,21 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
   await start();
   return server;
+}
+
+/**
+ * SIGSTOP is delivered asynchronously: on another core the server can still answer a command sent right after
+ * kill() returns. Waits (briefly, synchronously) until the kernel reports the process stopped, where /proc exists.
+ */
+function waitUntilStopped(pid: number | undefined): void {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return;
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline) {
+    // The state is the field after the parenthesised command name: T (stopped) or t (traced).
+    const state = /\)\s+(\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    if (state === 'T' || state === 't') return;
+  }
+  throw new Error(`redis-server ${pid} did not stop after SIGSTOP`);
 }
 
 export interface RedisCluster {
