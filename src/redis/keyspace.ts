@@ -4,6 +4,7 @@
  */
 import calculateSlot from 'cluster-key-slot';
 import type { Redis } from 'ioredis';
+import { groupBy } from '../collections.js';
 import { isCluster, type RedisClient } from './connection.js';
 import type { RedisGateway } from './gateway.js';
 
@@ -21,14 +22,7 @@ export function masterConnections(client: RedisClient): Redis[] {
 
 /** Groups keys by hash slot: each group may share one multi-key command on a Cluster. */
 export function groupBySlot<T extends string>(keys: readonly T[]): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const key of keys) {
-    const slot = calculateSlot(key);
-    const group = groups.get(slot);
-    if (group) group.push(key);
-    else groups.set(slot, [key]);
-  }
-  return groups;
+  return groupBy(keys, (key) => calculateSlot(key));
 }
 
 export interface UnlinkReport {

@@ -4,21 +4,29 @@
  * mixes nodes. Each command must keep to one slot (no CROSSSLOT). Each node's pipeline goes through the gateway on
  * its own, so a failing node only costs its own commands, and an error reply only its own command: their replies
  * are absent and the caller answers them from memory.
+ *
+ * Commands may run Lua scripts (LuaScript.addTo, named in `scripts`): a node is sent SCRIPT LOAD, at the head of its
+ * pipeline, of the scripts it is not known to hold, and a command answered NOSCRIPT is sent once more after loading
+ * (see lua-script.ts).
  */
 import type { ChainableCommander } from 'ioredis';
+import { groupBy } from '../collections.js';
 import { isCluster, type RedisClient } from './connection.js';
-import type { RedisGateway } from './gateway.js';
+import type { Attempt, RedisGateway } from './gateway.js';
+import { forgetScriptsHeld, isNoScript, noteScriptsHeld, scriptsToLoad, type LuaScript } from './lua-script.js';
 
 export interface SlotCommand<P = ChainableCommander> {
   /** The hash slot of every key the command touches. */
   slot: number;
+  /** The Lua scripts `add` queues with LuaScript.addTo: the node is made to hold them. */
+  scripts?: readonly LuaScript[];
   add(pipeline: P): void;
 }
 
 export interface PerNodeReport<C> {
   /** Reply per command; commands whose node failed (or was skipped), and commands Redis refused, are absent. */
   replies: Map<C, unknown>;
-  /** Pipelines sent (one per node reached). */
+  /** Pipelines sent (one per node reached, one more for a node that had lost its scripts). */
   roundTrips: number;
   /**
    * Set when a node's pipeline was given up while Redis was still working on it (it stalled, or the call waited its
@@ -35,6 +43,10 @@ function nodeOf(client: RedisClient, slot: number): string {
 
 type Settled = [Error | null, unknown][];
 
+function scriptsOf(commands: readonly Pick<SlotCommand, 'scripts'>[]): LuaScript[] {
+  return commands.flatMap((command) => command.scripts ?? []);
+}
+
 export async function runPerNode<P, C extends SlotCommand<P>>(
   gateway: RedisGateway,
   operation: string,
@@ -45,41 +57,56 @@ export async function runPerNode<P, C extends SlotCommand<P>>(
   const replies = new Map<C, unknown>();
   if (!client || commands.length === 0) return { replies, roundTrips: 0, late: null };
 
-  const byNode = new Map<string, C[]>();
-  for (const command of commands) {
-    const node = nodeOf(client, command.slot);
-    const group = byNode.get(node);
-    if (group) group.push(command);
-    else byNode.set(node, [command]);
-  }
+  let roundTrips = 0;
+  /** One pipeline to `node`: SCRIPT LOAD of `load` first, then the commands; answers their replies. */
+  const send = (node: string, group: readonly C[], load: readonly LuaScript[]): Promise<Attempt<Settled>> =>
+    gateway.attempt(
+      operation,
+      async (connection) => {
+        const pipeline = connection.pipeline();
+        for (const script of load) script.loadInto(pipeline);
+        for (const command of group) command.add(pipeline as unknown as P);
+        roundTrips += 1;
+        const settled = await pipeline.exec();
+        if (!settled) throw new Error(`${operation}: pipeline discarded`);
+        const loaded = settled.slice(0, load.length);
+        if (loaded.every(([error]) => !error)) noteScriptsHeld(client, node, load);
+        return settled.slice(load.length);
+      },
+      { write },
+    );
 
-  // One command's error reply (WRONGTYPE on a damaged key, OOM, MOVED after a slot change) costs that command only.
-  const accept = (group: C[], settled: Settled, into: Map<C, unknown>) => {
+  /**
+   * Files each reply of `group`. One command's error reply (WRONGTYPE on a damaged key, OOM, MOVED after a slot
+   * change) costs that command only; NOSCRIPT ones are handed to `noScript` when given (to be sent again).
+   */
+  const accept = (group: readonly C[], settled: Settled, into: Map<C, unknown>, noScript?: C[]) => {
     settled.forEach(([error, reply], index) => {
-      if (error) gateway.noteErrorReply(operation, error, { write });
-      else into.set(group[index]!, reply);
+      const command = group[index]!;
+      if (!error) into.set(command, reply);
+      else if (noScript && isNoScript(error)) noScript.push(command);
+      else gateway.noteErrorReply(operation, error, { write });
     });
   };
 
-  let roundTrips = 0;
   const lateReplies: Array<Promise<void>> = [];
   const lateMap = new Map<C, unknown>();
+  const settleLate = (group: readonly C[], outcome: Attempt<Settled>) => {
+    if (!outcome.ok && outcome.late) lateReplies.push(outcome.late.then((late) => void (late && accept(group, late.value, lateMap))));
+  };
+
   await Promise.all(
-    [...byNode.values()].map(async (group) => {
-      const outcome = await gateway.attempt(
-        operation,
-        async (connection) => {
-          const pipeline = connection.pipeline() as unknown as P & { exec(): Promise<Settled | null> };
-          for (const command of group) command.add(pipeline);
-          roundTrips += 1;
-          const settled = await pipeline.exec();
-          if (!settled) throw new Error(`${operation}: pipeline discarded`);
-          return settled;
-        },
-        { write },
-      );
-      if (outcome.ok) accept(group, outcome.value, replies);
-      else if (outcome.late) lateReplies.push(outcome.late.then((late) => void (late && accept(group, late.value, lateMap))));
+    [...groupBy(commands, (command) => nodeOf(client, command.slot))].map(async ([node, group]) => {
+      const outcome = await send(node, group, scriptsToLoad(client, node, scriptsOf(group)));
+      if (!outcome.ok) return settleLate(group, outcome);
+      const lost: C[] = [];
+      accept(group, outcome.value, replies, lost);
+      if (lost.length === 0) return;
+      // The node lost scripts it held (restarted, failed over, flushed): they did not run; load them and send again.
+      forgetScriptsHeld(client, node);
+      const again = await send(node, lost, scriptsToLoad(client, node, scriptsOf(lost)));
+      if (again.ok) accept(lost, again.value, replies);
+      else settleLate(lost, again);
     }),
   );
   const late = lateReplies.length > 0 ? Promise.all(lateReplies).then(() => lateMap) : null;

@@ -505,7 +505,6 @@ export class IdRegistry {
             'registry.complete': complete,
             ...(shards ? { 'registry.recount_shards': shards.length } : {}),
           });
-          if (!this.closed) await this.stats();
           return { backend, removed, drift, complete };
         },
         { root: true },

@@ -4,9 +4,12 @@
  * this one" and the caller falls back to memory. The scripts repair damaged data they meet (scripts.ts) and say
  * how many repairs they made: those are handed to `onRepair`, and every number read from Redis is checked again here.
  */
+import { groupBy } from '../collections.js';
 import type { RedisGateway } from '../redis/gateway.js';
+import type { LuaScript, ScriptArg } from '../redis/lua-script.js';
+import { runPerNode, type SlotCommand } from '../redis/per-node.js';
 import { RegistryLayout, BUCKET_FILL, type Shard, type Space } from './layout.js';
-import { runPerNode, type ShardCommand } from './node-pipelines.js';
+import { READ_SCRIPT, STATS_SCRIPT, SWEEP_SCRIPT, UNLINK_SCRIPT, WRITE_SCRIPT } from './scripts.js';
 
 export type WriteOp = 'v' | 'm' | 'r';
 
@@ -50,6 +53,20 @@ export interface SweepStep {
 /** Told of each shard where a script found damaged data (a key of the wrong type, a field that is not a count...). */
 export type RepairListener = (shard: Shard, repairs: number) => void;
 
+/** One registry script on one shard: KEYS[1] is the shard's meta hash, ARGV[1] its bucket base, then `args`. */
+interface ShardCommand extends SlotCommand {
+  shard: Shard;
+}
+
+function onShard(shard: Shard, script: LuaScript, args: readonly ScriptArg[], { buffers = false } = {}): ShardCommand {
+  return {
+    shard,
+    slot: shard.slot,
+    scripts: [script],
+    add: (pipeline) => script.addTo(pipeline, [shard.metaKey], [shard.bucketBase, ...args], { buffers }),
+  };
+}
+
 /** Backstop key TTL beyond an entry's own expiry: sweeps normally remove entries long before. */
 export const BACKSTOP_GRACE_SECONDS = 24 * 60 * 60;
 
@@ -65,15 +82,15 @@ export class RedisRegistryStore {
   }
 
   async read(space: Space, fields: Buffer[]): Promise<{ values: (Buffer | null | undefined)[]; roundTrips: number }> {
-    const byShard = this.groupByShard(fields, (field) => field);
-    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
-      shard,
-      add: (pipeline) => pipeline.repriseIdRegistryReadBuffer(shard.metaKey, shard.bucketBase, space, ...indexes.map((i) => fields[i]!)),
+    const commands = [...this.groupByShard(fields, (field) => field)].map(([shard, indexes]) => ({
+      ...onShard(shard, READ_SCRIPT, [space, ...indexes.map((i) => fields[i]!)], { buffers: true }),
+      indexes,
     }));
     const { replies, roundTrips } = await runPerNode(this.gateway, 'registry.read', commands);
     const values: (Buffer | null | undefined)[] = new Array(fields.length).fill(undefined);
-    for (const [shard, indexes] of byShard) {
-      const reply = replies.get(shard);
+    for (const command of commands) {
+      const { shard, indexes } = command;
+      const reply = replies.get(command);
       if (!Array.isArray(reply)) continue;
       indexes.forEach((index, position) => {
         const value = reply[position];
@@ -85,25 +102,22 @@ export class RedisRegistryStore {
   }
 
   async write(items: WriteItem[], nowSeconds: number): Promise<WriteReport> {
-    const byShard = this.groupByShard(items, (item) => item.field);
-    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
-      shard,
-      add: (pipeline) => {
-        const args: (string | Buffer | number)[] = [shard.metaKey, shard.bucketBase, nowSeconds, BACKSTOP_GRACE_SECONDS, BUCKET_FILL];
-        for (const index of indexes) {
-          const item = items[index]!;
-          args.push(item.op, item.field, item.value);
-        }
-        pipeline.repriseIdRegistryWriteBuffer(...args);
-      },
-    }));
+    const commands = [...this.groupByShard(items, (item) => item.field)].map(([shard, indexes]) => {
+      const args: ScriptArg[] = [nowSeconds, BACKSTOP_GRACE_SECONDS, BUCKET_FILL];
+      for (const index of indexes) {
+        const item = items[index]!;
+        args.push(item.op, item.field, item.value);
+      }
+      return { ...onShard(shard, WRITE_SCRIPT, args, { buffers: true }), indexes };
+    });
     const { replies, roundTrips, late } = await runPerNode(this.gateway, 'registry.write', commands, { write: true });
     // What the scripts' replies say: which items Redis took, and which mappings they replaced.
-    const outcome = (answered: Map<Shard, unknown>) => {
+    const outcome = (answered: Map<(typeof commands)[number], unknown>) => {
       const written = new Array<boolean>(items.length).fill(false);
       const replaced: WriteReport['replaced'] = [];
-      for (const [shard, indexes] of byShard) {
-        const reply = answered.get(shard);
+      for (const command of commands) {
+        const { shard, indexes } = command;
+        const reply = answered.get(command);
         if (!Array.isArray(reply)) continue;
         for (const index of indexes) written[index] = true;
         // (item, old partner) pairs, then the repairs made.
@@ -120,31 +134,24 @@ export class RedisRegistryStore {
   }
 
   async unlink(items: UnlinkItem[]): Promise<number> {
-    const byShard = this.groupByShard(items, (item) => item.field);
-    const commands: ShardCommand[] = [...byShard].map(([shard, indexes]) => ({
-      shard,
-      add: (pipeline) => {
-        const args: (string | Buffer)[] = [shard.metaKey, shard.bucketBase];
-        for (const index of indexes) args.push(items[index]!.space, items[index]!.field, items[index]!.partner);
-        pipeline.repriseIdRegistryUnlink(...args);
-      },
-    }));
+    const commands = [...this.groupByShard(items, (item) => item.field)].map(([shard, indexes]) =>
+      onShard(shard, UNLINK_SCRIPT, indexes.flatMap((index) => [items[index]!.space, items[index]!.field, items[index]!.partner])),
+    );
     const { replies } = await runPerNode(this.gateway, 'registry.unlink', commands);
     let removed = 0;
-    for (const [shard, reply] of replies) {
+    for (const [command, reply] of replies) {
       if (!Array.isArray(reply)) continue;
       removed += count(reply[0]);
-      this.noteRepairs(shard, reply[1]);
+      this.noteRepairs(command.shard, reply[1]);
     }
     return removed;
   }
 
   /** One sweep step on one shard's space; null when Redis did not answer. */
   async sweepStep(shard: Shard, space: Space, nowSeconds: number, budget: number, minGapSeconds: number): Promise<SweepStep | null> {
-    const { replies } = await runPerNode(this.gateway, 'registry.sweep', [
-      { shard, add: (pipeline) => pipeline.repriseIdRegistrySweep(shard.metaKey, shard.bucketBase, space, nowSeconds, budget, minGapSeconds) },
-    ]);
-    const reply = replies.get(shard);
+    const command = onShard(shard, SWEEP_SCRIPT, [space, nowSeconds, budget, minGapSeconds]);
+    const { replies } = await runPerNode(this.gateway, 'registry.sweep', [command]);
+    const reply = replies.get(command);
     if (!Array.isArray(reply)) return null;
     const [status, validated, missing, reverse, drift, repairs] = reply as unknown[];
     this.noteRepairs(shard, repairs);
@@ -160,17 +167,14 @@ export class RedisRegistryStore {
    * Null unless all answered.
    */
   async meta(): Promise<ShardMeta[] | null> {
-    const commands: ShardCommand[] = this.layout.shards.map((shard) => ({
-      shard,
-      add: (pipeline) => pipeline.repriseIdRegistryStats(shard.metaKey, shard.bucketBase),
-    }));
+    const commands = this.layout.shards.map((shard) => onShard(shard, STATS_SCRIPT, []));
     const { replies } = await runPerNode(this.gateway, 'registry.stats', commands);
     const shards: ShardMeta[] = [];
-    for (const shard of this.layout.shards) {
-      const reply = replies.get(shard);
+    for (const command of commands) {
+      const reply = replies.get(command);
       if (!Array.isArray(reply)) return null;
       const [validated, missing, reverse, forwardBuckets, reverseBuckets, repairs] = reply as unknown[];
-      this.noteRepairs(shard, repairs);
+      this.noteRepairs(command.shard, repairs);
       shards.push({
         validated: count(validated),
         missing: count(missing),
@@ -187,15 +191,9 @@ export class RedisRegistryStore {
     if (n > 0) this.onRepair(shard, n);
   }
 
+  /** The indexes of `items`, grouped by the shard of each item's field. */
   private groupByShard<T>(items: readonly T[], fieldOf: (item: T) => Buffer): Map<Shard, number[]> {
-    const groups = new Map<Shard, number[]>();
-    items.forEach((item, index) => {
-      const shard = this.layout.shardOf(fieldOf(item));
-      const group = groups.get(shard);
-      if (group) group.push(index);
-      else groups.set(shard, [index]);
-    });
-    return groups;
+    return groupBy(items.keys(), (index) => this.layout.shardOf(fieldOf(items[index]!)));
   }
 }
 

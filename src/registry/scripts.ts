@@ -22,6 +22,8 @@
  * Each repair is counted in the script's reply, so the client can log it and recount the shard at once.
  */
 
+import { LuaScript } from '../redis/lua-script.js';
+
 const PRELUDE = `
 local meta = KEYS[1]
 local base = ARGV[1]
@@ -201,7 +203,7 @@ end
 `;
 
 /** ARGV: base, space, field... -> the stored value of each field (or nil), then the number of repairs made. */
-export const READ_SCRIPT = `${PRELUDE}
+export const READ_SCRIPT = new LuaScript(`${PRELUDE}
 local space = ARGV[2]
 local state = stateOf(space)
 local groups, order = {}, {}
@@ -225,7 +227,7 @@ for _, bucket in ipairs(order) do
 end
 out[#ARGV - 1] = repairs
 return out
-`;
+`);
 
 /**
  * ARGV: base, now, grace, fill, then (op, field, value) triples; op v = validated mapping, m = missing mark (both in
@@ -233,7 +235,7 @@ return out
  * (item number, old partner) pairs for mappings that replaced one with another partner, so the caller can unlink
  * the stale other direction, then the number of repairs made.
  */
-export const WRITE_SCRIPT = `${PRELUDE}
+export const WRITE_SCRIPT = new LuaScript(`${PRELUDE}
 local now, grace, fill = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local conflicts = {}
 local metaTtl = 0
@@ -334,13 +336,13 @@ end
 saveCounts()
 conflicts[#conflicts + 1] = repairs
 return conflicts
-`;
+`);
 
 /**
  * ARGV: base, then (space, field, partner) triples: removes each entry whose partner is still the given one.
  * Returns { entries removed, repairs made }.
  */
-export const UNLINK_SCRIPT = `${PRELUDE}
+export const UNLINK_SCRIPT = new LuaScript(`${PRELUDE}
 local removed = 0
 for i = 2, #ARGV, 3 do
   local space, field, partner = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -358,7 +360,7 @@ for i = 2, #ARGV, 3 do
 end
 saveCounts()
 return { removed, repairs }
-`;
+`);
 
 /**
  * ARGV: base, space, now, bucket budget, min gap. Visits up to 'budget' buckets of one space from the shared cursor,
@@ -366,7 +368,7 @@ return { removed, repairs }
  * repairs }, status 'more' (call again), 'done' (pass finished, counts replaced by the tally) or 'skipped' (a pass
  * finished less than 'min gap' seconds ago, or the space is empty).
  */
-export const SWEEP_SCRIPT = `${PRELUDE}
+export const SWEEP_SCRIPT = new LuaScript(`${PRELUDE}
 sweeping = true
 local space, now, budget, minGap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local kinds = kindsOf(space)
@@ -428,15 +430,15 @@ else
   redis.call('HSET', meta, space .. ':cursor', cursor)
 end
 return result
-`;
+`);
 
 /**
  * ARGV: base. The shard's counts and geometry, repaired first if damaged: { validated, missing, reverse, forward
  * buckets, reverse buckets, repairs }. Writes nothing unless something needed repair.
  */
-export const STATS_SCRIPT = `${PRELUDE}
+export const STATS_SCRIPT = new LuaScript(`${PRELUDE}
 local forward, reverse = stateOf('s'), stateOf('r')
 checkGeometry('s', forward)
 checkGeometry('r', reverse)
 return { forward.counts.v, forward.counts.m, reverse.counts.r, 2 ^ forward.level + forward.split, 2 ^ reverse.level + reverse.split, repairs }
-`;
+`);

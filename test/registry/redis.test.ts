@@ -155,6 +155,32 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('ID registry on %s Redis', 
     expect(reader.gateway.status().errors).toBe(0);
   });
 
+  it('adds no command to its client, and runs its scripts again on nodes that lost them (one more round trip, once)', async () => {
+    const writer = await open();
+    const reader = await open({}, writer.keyPrefix);
+    const missing = freshSpotifyIds(300);
+    await writer.registry.bulkMarkMissing(missing);
+    expect((await reader.registry.bulkCheckMissing(missing))[1]).toEqual(missing);
+    // The client might be the host's own: nothing was defined on it.
+    for (const { gateway } of [writer, reader]) expect(Object.keys(gateway.client!.scriptsSet)).toEqual([]);
+
+    for (const server of backend().servers) server.cli('SCRIPT', 'FLUSH');
+    const client = reader.gateway.client!;
+    const reloaded = await countRoundTrips(client, writer.keyPrefix, () => reader.registry.bulkCheckMissing(missing));
+    expect(reloaded.result[1]).toEqual(missing);
+    expect(reloaded.perNode.every((trips) => trips === 2)).toBe(true);
+    const steady = await countRoundTrips(client, writer.keyPrefix, () => reader.registry.bulkCheckMissing(missing));
+    expect(steady.result[1]).toEqual(missing);
+    expect(steady.perNode.every((trips) => trips === 1)).toBe(true);
+
+    // A write answered NOSCRIPT did not run: sent again, it lands once.
+    for (const server of backend().servers) server.cli('SCRIPT', 'FLUSH');
+    await writer.registry.bulkMarkMissing(freshSpotifyIds(50));
+    expect(await inspectRegistry(client, writer.keyPrefix)).toMatchObject({ missing: 350 });
+    expect(await reader.registry.stats()).toMatchObject({ backend: 'redis', missing: 350 });
+    expect(writer.gateway.status().errors + reader.gateway.status().errors).toBe(0);
+  });
+
   it('grows by splitting buckets: every entry stays reachable, buckets stay listpack and under 128 entries', async () => {
     const { registry, gateway, keyPrefix } = await open();
     const pairs = freshPairs(12_000);
