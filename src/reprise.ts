@@ -59,15 +59,16 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       logger,
     });
     opened.push(idRegistry);
-    const stopFollowing = cache.onInvalidate((categories) => {
-      if (categories.includes('id_registry')) idRegistry.forgetLocal();
+    // The registry's entries live in packed hashes and in a copy in memory: it joins the cache's invalidations.
+    const leave = cache.join({
+      category: 'id_registry',
+      invalidated: () => idRegistry.forgetLocal(),
+      countEntries: async () => {
+        const { validated, missing } = await idRegistry.stats();
+        return validated + missing;
+      },
     });
-    opened.push({ close: stopFollowing });
-    const stopCounting = cache.countEntriesWith('id_registry', async () => {
-      const { validated, missing } = await idRegistry.stats();
-      return validated + missing;
-    });
-    opened.push({ close: stopCounting });
+    opened.push({ close: leave });
     const popularMoods = new PopularMoods({
       cache,
       gateway,

@@ -20,7 +20,9 @@ export interface CategoryCounters {
   decodeErrors: number;
 }
 
-export function newCounters(): CategoryCounters {
+export type ReadOutcome = 'memory_hit' | 'memory_miss' | 'redis_hit' | 'redis_miss' | 'redis_undecodable';
+
+function newCounters(): CategoryCounters {
   return { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 };
 }
 
@@ -48,9 +50,35 @@ export class CacheInstrumentation {
     return (++this.memoryReads & MEMORY_HIT_SAMPLE_MASK) === 0;
   }
 
+  /**
+   * Counts what a read found, the one place hit and miss figures change. `memory`: found in memory or not; `redis`:
+   * what Redis answered for a read that missed memory (an undecodable value is a miss too, counted apart).
+   */
+  count(category: CacheCategory, outcome: ReadOutcome, n = 1): void {
+    const counters = this.counters[category];
+    switch (outcome) {
+      case 'memory_hit':
+        counters.memoryHits += n;
+        break;
+      case 'memory_miss':
+        counters.memoryMisses += n;
+        break;
+      case 'redis_hit':
+        counters.redisHits += n;
+        break;
+      case 'redis_undecodable':
+        counters.decodeErrors += n;
+        counters.redisMisses += n;
+        break;
+      case 'redis_miss':
+        counters.redisMisses += n;
+        break;
+    }
+  }
+
   /** A memory hit: counted, timed when sampled, and a span when the caller is inside a recorded trace. */
   memoryHit(operation: TimedOperation, category: CacheCategory, startedIfSampled: number | undefined): void {
-    this.counters[category].memoryHits += 1;
+    this.count(category, 'memory_hit');
     if (startedIfSampled !== undefined) this.observe(operation, 'memory', startedIfSampled);
     if (this.telemetry.tracing) {
       this.telemetry.tracer

@@ -17,11 +17,11 @@ import { DecodeError, decodeValue, encodeValue } from './serializer.js';
 import { isCluster, type RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
-import { CacheInstrumentation, newCounters, type CategoryCounters } from './cache-instrumentation.js';
+import { CacheInstrumentation, type TimedOperation } from './cache-instrumentation.js';
 import { ChangeLog } from './change-log.js';
 import { AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Found } from './across-workers.js';
 import { knownKeys, positiveNumber } from '../validate.js';
-import { isReplyErrorReason } from '../redis/failures.js';
+import { isReplyErrorReason, type FailureReason } from '../redis/failures.js';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -50,6 +50,43 @@ interface LoadPlan<T> {
   /** The longest wait for another process's computation, or null to compute in this process alone. */
   waitAcrossWorkersMs: number | null;
   isFresh: ((value: unknown) => boolean) | undefined;
+}
+
+/**
+ * State kept outside the cache's own keys for one category (the ID registry packs many entries into each hash and
+ * keeps a copy in memory): it joins invalidation so that invalidate() counts its entries, and so it drops its local
+ * state when the category is invalidated here or on another instance.
+ */
+export interface InvalidationParticipant {
+  readonly category: CacheCategory;
+  /** How many entries the category holds now; invalidate() reports these instead of the keys that pack them. */
+  countEntries?(): Promise<number>;
+  /** The category was invalidated, here or on another instance. */
+  invalidated(): void;
+}
+
+/** What one look at the tiers found. */
+export type Lookup =
+  | { kind: 'memory'; value: unknown }
+  | { kind: 'redis'; value: unknown }
+  | { kind: 'miss' }
+  | { kind: 'unanswered'; reason: FailureReason };
+
+/** How a look at the tiers is made and counted. */
+export interface LookupHow {
+  /** Counted in the hit and miss figures (false for reprise's own bookkeeping and peek). */
+  counted: boolean;
+  /** A memory hit is timed and traced under this operation. */
+  operation?: TimedOperation;
+  /** Ask memory alone: the later steps of a call Redis has just left unanswered, or a caller that asks Redis itself. */
+  memoryOnly?: boolean;
+}
+
+const MISS: Lookup = Object.freeze({ kind: 'miss' });
+
+/** The value a lookup found, or undefined. */
+export function valueOf(found: Lookup): unknown {
+  return found.kind === 'memory' || found.kind === 'redis' ? found.value : undefined;
 }
 
 export interface TwoTierCacheOptions {
@@ -83,17 +120,15 @@ export interface CategoryStats {
 export class TwoTierCache {
   readonly keyPrefix: string;
   readonly ttls: Readonly<CategoryTtls>;
-  protected readonly memory: MemoryTier;
-  protected readonly gateway: RedisGateway;
-  protected readonly logger: Logger;
+  private readonly memory: MemoryTier;
+  private readonly gateway: RedisGateway;
+  private readonly logger: Logger;
   private readonly bus: InvalidationBus;
   private readonly instrumentation: CacheInstrumentation;
-  private readonly counters: Record<CacheCategory, CategoryCounters>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly acrossWorkers: AcrossWorkers;
   private readonly changes = new ChangeLog();
-  private readonly invalidationListeners = new Set<(categories: CacheCategory[]) => void>();
-  private readonly entryCounters = new Map<CacheCategory, () => Promise<number>>();
+  private readonly participants = new Set<InvalidationParticipant>();
   private readonly fullKeys = Object.fromEntries(CACHE_CATEGORIES.map((category) => [category, new Map<string, string>()])) as Record<CacheCategory, Map<string, string>>;
   private coalesced = 0;
   private closed = false;
@@ -105,7 +140,6 @@ export class TwoTierCache {
     this.gateway = options.gateway;
     this.logger = options.logger;
     this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend, () => this.gateway.status());
-    this.counters = this.instrumentation.counters;
     this.acrossWorkers = new AcrossWorkers({ gateway: options.gateway, keyPrefix: options.keyPrefix, logger: options.logger });
     this.bus = new InvalidationBus({
       gateway: options.gateway,
@@ -122,23 +156,11 @@ export class TwoTierCache {
     });
   }
 
-  /**
-   * Tells `listener` which categories were invalidated, here or on another instance, so that state kept outside the
-   * cache (the ID registry's copy in memory) can follow. Returns the removal.
-   */
-  onInvalidate(listener: (categories: CacheCategory[]) => void): () => void {
-    this.invalidationListeners.add(listener);
-    return () => this.invalidationListeners.delete(listener);
-  }
-
-  /**
-   * How to count the entries of a category that does not keep one key per entry (the ID registry packs many into
-   * each hash): invalidate() then reports entries removed for it, not keys. Returns the removal.
-   */
-  countEntriesWith(category: CacheCategory, count: () => Promise<number>): () => void {
-    assertCategory(category);
-    this.entryCounters.set(category, count);
-    return () => this.entryCounters.delete(category);
+  /** Lets state kept outside the cache follow invalidations of its category (see InvalidationParticipant). */
+  join(participant: InvalidationParticipant): () => void {
+    assertCategory(participant.category);
+    this.participants.add(participant);
+    return () => this.participants.delete(participant);
   }
 
   /** Settles true once this instance hears other instances' invalidations (false in memory-only mode or on failure). */
@@ -155,13 +177,16 @@ export class TwoTierCache {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.read(category, fullKey) as Promise<T | undefined>;
+    const found = this.lookup(category, fullKey, GET);
+    // A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop.
+    if (!(found instanceof Promise)) return Promise.resolve(valueOf(found) as T | undefined);
+    return found.then(valueOf) as Promise<T | undefined>;
   }
 
   /** Like get, but not counted as a hit or a miss: for looking at the cache (coverage, housekeeping), not using it. */
   async peek<T = unknown>(category: CacheCategory, key: CacheKey): Promise<T | undefined> {
     assertCategory(category);
-    return (await this.lookup(category, this.keyFor(category, key), { counted: false })).value as T | undefined;
+    return valueOf(await this.lookup(category, this.keyFor(category, key), UNCOUNTED)) as T | undefined;
   }
 
   /**
@@ -172,20 +197,17 @@ export class TwoTierCache {
     assertCategory(category);
     if (!Array.isArray(keys)) throw new TypeError('getMany takes a list of keys');
     const fullKeys = keys.map((key) => this.keyFor(category, key));
-    const counters = this.counters[category];
     const found = new Map<string, unknown>();
     const missing: string[] = [];
     for (const fullKey of new Set(fullKeys)) {
-      const value = this.memory.get(fullKey);
-      if (value !== undefined) found.set(fullKey, value);
+      const inMemory = this.lookup(category, fullKey, MEMORY_COUNTED) as Lookup;
+      if (inMemory.kind === 'memory') found.set(fullKey, inMemory.value);
       else missing.push(fullKey);
     }
-    counters.memoryHits += found.size;
     if (missing.length > 0) {
-      counters.memoryMisses += missing.length;
       const uniqueKeys = found.size + missing.length;
       await this.instrumentation.around('get_many', category, async (span) => {
-        await this.readManyFromRedis(counters, missing, found);
+        await this.readManyFromRedis(category, missing, found);
         span?.setAttributes({ 'cache.keys': uniqueKeys, 'cache.hits': found.size });
       });
     }
@@ -229,16 +251,14 @@ export class TwoTierCache {
     if (isFresh !== undefined && typeof isFresh !== 'function') throw new TypeError('getOrSet isFresh must be a function');
     const waitAcrossWorkersMs = acrossWorkersWait(options.acrossWorkers);
     const fullKey = this.keyFor(category, key);
-    const cached = this.memory.get(fullKey);
-    if (cached !== undefined && (isFresh === undefined || isFresh(cached))) {
-      this.instrumentation.memoryHit('get_or_set', category, undefined);
-      return cached as T;
-    }
+    // A caller joining a load in flight shares its outcome and is counted as coalesced, not as a read of its own.
     const pending = this.inflight.get(fullKey);
     if (pending) {
       this.coalesced += 1;
       return pending as Promise<T>;
     }
+    const inMemory = this.lookup(category, fullKey, GET_OR_SET_MEMORY) as Lookup;
+    if (inMemory.kind === 'memory' && (isFresh === undefined || isFresh(inMemory.value))) return inMemory.value as T;
     const plan: LoadPlan<T> = { factory, ttlMs: this.ttlMs(category, options), waitAcrossWorkersMs, isFresh };
     const load = this.instrumentation.around('get_or_set', category, (span) => this.loadThrough(category, fullKey, plan, span))
       .finally(() => this.inflight.delete(fullKey));
@@ -262,9 +282,9 @@ export class TwoTierCache {
     // A bare prefix may also match another application's keys ("reprise:" vs "reprise:other:"): keep only ours.
     const ours = (key: string) => prefixes.some((prefix) => key.startsWith(prefix));
     // Categories counted by entries rather than keys: count them before they go, and leave their keys out below.
-    const counted = [...this.entryCounters].filter(([counted]) => category === undefined || counted === category);
-    const entries = (await Promise.all(counted.map(([, count]) => count().catch(() => 0)))).reduce((sum, n) => sum + n, 0);
-    const countedPrefixes = counted.map(([counted]) => categoryPrefix(this.keyPrefix, counted));
+    const counted = [...this.participants].filter((participant) => participant.countEntries && (category === undefined || participant.category === category));
+    const entries = (await Promise.all(counted.map((participant) => participant.countEntries!().catch(() => 0)))).reduce((sum, n) => sum + n, 0);
+    const countedPrefixes = counted.map((participant) => categoryPrefix(this.keyPrefix, participant.category));
     const report = await unlinkMatching(this.gateway, pattern, ours);
     const countedKeys = [...report.matched].filter((key) => countedPrefixes.some((prefix) => key.startsWith(prefix))).length;
     if (!report.complete) this.logger.warn(`invalidate(${category ?? ''}) could not reach Redis; entries there remain until they expire`);
@@ -284,7 +304,7 @@ export class TwoTierCache {
     let decodeErrors = 0;
     const categories = {} as Record<CacheCategory, CategoryStats>;
     for (const category of CACHE_CATEGORIES) {
-      const c = this.counters[category];
+      const c = this.instrumentation.counters[category];
       const categoryHits = c.memoryHits + c.redisHits;
       // Every read that missed memory went on to Redis (or would have): its outcome there decides.
       const categoryMisses = c.memoryMisses - c.redisHits;
@@ -343,7 +363,7 @@ export class TwoTierCache {
 
   // ---- building blocks shared with the domain helpers ----
 
-  protected keyFor(category: CacheCategory, key: CacheKey): string {
+  keyFor(category: CacheCategory, key: CacheKey): string {
     if (typeof key !== 'string' || key.length > FULL_KEY_MAX_LENGTH) return categoryPrefix(this.keyPrefix, category) + encodeKey(key);
     // Hot keys come back again and again: reusing their full key spares building and hashing a new string per read.
     const known = this.fullKeys[category];
@@ -356,46 +376,35 @@ export class TwoTierCache {
     return fullKey;
   }
 
-  protected ttlMs(category: CacheCategory, options: SetOptions): number {
+  ttlMs(category: CacheCategory, options: SetOptions): number {
     const seconds = options.ttlSeconds === undefined ? this.ttls[category] : parseTtl(options.ttlSeconds, 'ttlSeconds');
     return seconds * 1_000;
   }
 
-  /** A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop. */
-  protected read(category: CacheCategory, fullKey: string): Promise<unknown> {
-    const started = this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
-    const cached = this.memory.get(fullKey);
-    if (cached !== undefined) {
-      this.instrumentation.memoryHit('get', category, started);
-      return Promise.resolve(cached);
+  /**
+   * The one way into the tiers. Memory answers synchronously (a hit, or a miss when `memoryOnly`); otherwise the
+   * answer is Redis's: a hit, a miss, or no answer with its reason. Every read is counted here (when `counted`).
+   */
+  lookup(category: CacheCategory, fullKey: string, how: LookupHow): Lookup | Promise<Lookup> {
+    const started = how.operation === 'get' && this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
+    const value = this.memory.get(fullKey);
+    if (value !== undefined) {
+      if (how.counted) this.instrumentation.memoryHit(how.operation ?? 'get', category, started);
+      return { kind: 'memory', value };
     }
-    this.counters[category].memoryMisses += 1;
-    return this.instrumentation.around('get', category, async (span) => {
-      const { value } = await this.lookupRedis(this.counters[category], fullKey);
-      span?.setAttribute('cache.hit', value !== undefined);
-      return value;
+    if (how.counted) this.instrumentation.count(category, 'memory_miss');
+    if (how.memoryOnly) return MISS;
+    const counted = how.counted ? category : null;
+    if (!how.operation) return this.lookupRedis(counted, fullKey);
+    return this.instrumentation.around(how.operation, category, async (span) => {
+      const found = await this.lookupRedis(counted, fullKey);
+      span?.setAttribute('cache.hit', found.kind === 'redis');
+      return found;
     });
   }
 
-  /**
-   * One look at the tiers for a step of a larger call: the value (undefined on a miss) and whether Redis left it
-   * unanswered, so the call's later steps can ask memory alone. `counted: false` keeps reprise's own bookkeeping
-   * (indexes, coverage) out of the hit and miss figures; `memoryOnly` does not ask Redis.
-   */
-  protected async lookup(category: CacheCategory, fullKey: string, { counted = true, memoryOnly = false } = {}): Promise<Lookup> {
-    const counters = counted ? this.counters[category] : null;
-    const cached = this.memory.get(fullKey);
-    if (cached !== undefined) {
-      if (counters) this.instrumentation.memoryHit('get', category, undefined);
-      return { value: cached, unanswered: false };
-    }
-    if (counters) counters.memoryMisses += 1;
-    if (memoryOnly) return MEMORY_ONLY_MISS;
-    return this.lookupRedis(counters ?? newCounters(), fullKey);
-  }
-
   /** Writes both tiers (memory alone with `memoryOnly`); true when Redis answered the write, false when it did not. */
-  protected async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<boolean> {
+  async write(category: CacheCategory, fullKey: string, value: unknown, ttlMs: number, { memoryOnly = false } = {}): Promise<boolean> {
     const encoded = encodeValue(value, Date.now() + ttlMs);
     this.changes.changed(fullKey);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
@@ -407,21 +416,22 @@ export class TwoTierCache {
     });
   }
 
-  /** What Redis holds for one key (a miss when no Redis is configured); unanswered ones are counted as misses. */
-  private async lookupRedis(counters: CategoryCounters, fullKey: string): Promise<Lookup> {
-    if (!this.gateway.client) return ANSWERED_MISS;
+  /** What Redis holds for one key (a miss when no Redis is configured); counted under `category` unless null. */
+  private async lookupRedis(category: CacheCategory | null, fullKey: string): Promise<Lookup> {
+    if (!this.gateway.client) return MISS;
     const mark = this.changes.mark();
     const read = await this.gateway.attempt('get', (client) => client.get(fullKey));
     if (!read.ok) {
-      counters.redisMisses += 1;
+      if (category) this.instrumentation.count(category, 'redis_miss');
       // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
-      return isReplyErrorReason(read.reason) ? ANSWERED_MISS : MEMORY_ONLY_MISS;
+      return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
     }
-    return { value: this.acceptFromRedis(counters, fullKey, read.value, mark), unanswered: false };
+    const value = this.acceptFromRedis(category, fullKey, read.value, mark);
+    return value === undefined ? MISS : { kind: 'redis', value };
   }
 
   /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
-  private async readManyFromRedis(counters: CategoryCounters, fullKeys: string[], found: Map<string, unknown>): Promise<void> {
+  private async readManyFromRedis(category: CacheCategory, fullKeys: string[], found: Map<string, unknown>): Promise<void> {
     const client = this.gateway.client;
     if (!client) return;
     // A single server takes every key in one MGET; a Cluster needs one per hash slot.
@@ -436,16 +446,16 @@ export class TwoTierCache {
     for (const command of commands) {
       const texts = replies.get(command) as Array<string | null> | undefined;
       command.group.forEach((fullKey, index) => {
-        const value = this.acceptFromRedis(counters, fullKey, texts?.[index] ?? null, mark);
+        const value = this.acceptFromRedis(category, fullKey, texts?.[index] ?? null, mark);
         if (value !== undefined) found.set(fullKey, value);
       });
     }
   }
 
   /** A Redis reply for one key: decoded, counted, and kept in memory for its remaining TTL. Never throws a decode error. */
-  private acceptFromRedis(counters: CategoryCounters, fullKey: string, text: string | null, mark: number): unknown {
+  private acceptFromRedis(category: CacheCategory | null, fullKey: string, text: string | null, mark: number): unknown {
     if (text === null) {
-      counters.redisMisses += 1;
+      if (category) this.instrumentation.count(category, 'redis_miss');
       return undefined;
     }
     let decoded;
@@ -453,12 +463,11 @@ export class TwoTierCache {
       decoded = decodeValue(text);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      counters.redisMisses += 1;
-      counters.decodeErrors += 1;
+      if (category) this.instrumentation.count(category, 'redis_undecodable');
       this.logger.debug(`ignored an unreadable value in Redis: ${error.message}`);
       return undefined;
     }
-    counters.redisHits += 1;
+    if (category) this.instrumentation.count(category, 'redis_hit');
     const remainingMs = decoded.expiresAt - Date.now();
     // Clocks of different hosts disagree a little; an entry Redis still holds but our clock calls expired is served, not kept.
     // A change made since the read started is newer than this answer: serve the answer, but do not keep it.
@@ -469,13 +478,11 @@ export class TwoTierCache {
   private async loadThrough<T>(category: CacheCategory, fullKey: string, plan: LoadPlan<T>, span: Span | undefined): Promise<T> {
     const { factory, ttlMs, waitAcrossWorkersMs, isFresh } = plan;
     const usable = (value: unknown) => value !== undefined && (isFresh === undefined || isFresh(value));
-    const counters = this.counters[category];
-    counters.memoryMisses += 1;
     let since = this.changes.mark();
-    const fromRedis = await this.lookupRedis(counters, fullKey);
-    const hit = usable(fromRedis.value);
+    const fromRedis = await this.lookupRedis(category, fullKey);
+    const hit = usable(valueOf(fromRedis));
     span?.setAttribute('cache.hit', hit);
-    if (hit) return fromRedis.value as T;
+    if (hit) return valueOf(fromRedis) as T;
 
     const computeAndStore = async (): Promise<T> => {
       const value = await factory();
@@ -483,23 +490,25 @@ export class TwoTierCache {
       // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
       if (!this.changes.unchangedSince(fullKey, since)) return value;
       // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
-      await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis.unanswered });
+      await this.write(category, fullKey, value, ttlMs, { memoryOnly: fromRedis.kind === 'unanswered' });
       return value;
     };
-    if (waitAcrossWorkersMs === null || fromRedis.unanswered || !this.gateway.client) return computeAndStore();
+    if (waitAcrossWorkersMs === null || fromRedis.kind === 'unanswered' || !this.gateway.client) return computeAndStore();
     // Each look at Redis restarts what counts as a newer change: a computation starts after the last look.
     const lookup = async (): Promise<Found<T>> => {
       since = this.changes.mark();
-      const { value, unanswered } = await this.lookupRedis(newCounters(), fullKey);
-      if (unanswered) return { found: false, answered: false };
+      const found = await this.lookupRedis(null, fullKey);
+      if (found.kind === 'unanswered') return { found: false, answered: false };
+      const value = valueOf(found);
       return usable(value) ? { found: true, value: value as T } : { found: false, answered: true };
     };
     return this.acrossWorkers.run(fullKey, lookup, computeAndStore, waitAcrossWorkersMs);
   }
 
   private tellInvalidated(prefixes: readonly string[]): void {
-    const categories = CACHE_CATEGORIES.filter((category) => prefixes.includes(categoryPrefix(this.keyPrefix, category)));
-    for (const listener of this.invalidationListeners) listener(categories);
+    for (const participant of this.participants) {
+      if (prefixes.includes(categoryPrefix(this.keyPrefix, participant.category))) participant.invalidated();
+    }
   }
 
   private dropFromMemory(invalidation: Invalidation): void {
@@ -525,14 +534,10 @@ function acrossWorkersWait(option: GetOrSetOptions['acrossWorkers']): number | n
   return positiveNumber(option.waitMs ?? DEFAULT_ACROSS_WORKERS_WAIT_MS, 'acrossWorkers.waitMs');
 }
 
-/** What one look at the tiers found: the value (undefined on a miss), and whether Redis left it unanswered. */
-export interface Lookup {
-  value: unknown;
-  unanswered: boolean;
-}
-
-const ANSWERED_MISS: Lookup = Object.freeze({ value: undefined, unanswered: false });
-const MEMORY_ONLY_MISS: Lookup = Object.freeze({ value: undefined, unanswered: true });
+const GET: LookupHow = Object.freeze({ counted: true, operation: 'get' });
+const UNCOUNTED: LookupHow = Object.freeze({ counted: false });
+const MEMORY_COUNTED: LookupHow = Object.freeze({ counted: true, memoryOnly: true });
+const GET_OR_SET_MEMORY: LookupHow = Object.freeze({ counted: true, operation: 'get_or_set', memoryOnly: true });
 
 function ratio(part: number, whole: number): number {
   return whole === 0 ? 0 : part / whole;

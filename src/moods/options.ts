@@ -2,7 +2,7 @@
  * Options of reprise.popularMoods, resolved once: defaults, then environment variables, then options (an option
  * wins over its variable). Bad values are clear errors here, before anything runs.
  */
-import type { TwoTierCache } from '../cache/two-tier-cache.js';
+import type { RepriseCache } from '../cache/reprise-cache.js';
 import { normalizeMoodPrompt } from '../cache/keys.js';
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
@@ -22,7 +22,7 @@ import { fromEnv, wholeNumber } from '../validate.js';
 
 export interface PopularMoodsOptions {
   /** The cache built by createCache / createCacheParts; entries go to its popular_mood_cache category. */
-  cache: TwoTierCache;
+  cache: RepriseCache;
   /** The Redis gateway that cache uses (createCacheParts returns it): the warm lock and usage counts go through it. */
   gateway: RedisGateway;
   /** Prefix of reprise's own keys (lock, progress, usage counts); default: the cache's. */

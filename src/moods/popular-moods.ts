@@ -7,7 +7,7 @@
  * - Read-through (`getOrCompute`) serves a fresh precomputed result, or computes once for concurrent callers.
  * - Every read-through counts its mood; the most requested moods can be warmed along with the configured ones.
  */
-import type { TwoTierCache } from '../cache/two-tier-cache.js';
+import type { RepriseCache } from '../cache/reprise-cache.js';
 import { normalizeMoodPrompt, validateKeyPrefix } from '../cache/keys.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -93,7 +93,7 @@ export class PopularMoods {
     if (options.computeRecommendations !== undefined && typeof options.computeRecommendations !== 'function') {
       throw new TypeError('computeRecommendations must be a function (moodPrompt, ctx) => Promise<{ recommendations, moodAnalysis? }>');
     }
-    const cache: TwoTierCache = options.cache;
+    const cache: RepriseCache = options.cache;
     const keyPrefix = validateKeyPrefix(options.keyPrefix ?? cache.keyPrefix);
     this.moods = Object.freeze(configuredMoods(options.moods));
     this.configured = new Set(this.moods);

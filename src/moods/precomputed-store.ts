@@ -2,14 +2,14 @@
  * Precomputed recommendations in the cache's popular_mood_cache category, one entry per normalised mood. Each entry
  * carries when it was computed and when it expires, so any worker can tell how fresh it is.
  */
-import type { TwoTierCache } from '../cache/two-tier-cache.js';
+import type { RepriseCache } from '../cache/reprise-cache.js';
 import { FRESH_SHARE_OF_TTL } from './defaults.js';
 import type { ComputedRecommendations, PrecomputedRecommendations } from './types.js';
 
 const CATEGORY = 'popular_mood_cache';
 
 export class PrecomputedStore {
-  constructor(private readonly cache: TwoTierCache) {}
+  constructor(private readonly cache: RepriseCache) {}
 
   /** The entry of a normalised mood, or null. A value of any other shape is treated as missing. */
   async get(mood: string): Promise<PrecomputedRecommendations | null> {
