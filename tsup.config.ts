@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The main entry, and the ReccoBeats simulator as `reprise/simulator` (kept out of the main entry).
+  entry: { index: 'src/index.ts', simulator: 'src/simulator.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

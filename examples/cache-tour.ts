@@ -2,7 +2,8 @@
  * A short tour of the reprise cache: writes, reads, a getOrSet storm and workflow artifact reuse, then the stats.
  * Uses Redis when REDIS_URL is set (e.g. REDIS_URL=redis://127.0.0.1:6380 npm start), memory otherwise.
  */
-import { createCache, redactRedisUrl } from '../src/index.js';
+import { createCache } from '../src/index.js';
+import { redactRedisUrl } from '../src/redis/redact.js';
 
 const redisUrl = process.env.REDIS_URL?.trim();
 console.log(redisUrl ? `reprise cache tour: Redis at ${redactRedisUrl(redisUrl)}` : 'reprise cache tour: REDIS_URL is unset, running in memory only');

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCache, moodSimilarity, type RepriseCache } from '../../src/index.js';
+import { createCache, type RepriseCache } from '../../src/index.js';
+import { moodSimilarity } from '../../src/cache/similarity.js';
 import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.js';
 import { recordingLogger } from '../harness/logger.js';
 import { hasRedisServer } from '../harness/redis-servers.js';

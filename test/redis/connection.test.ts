@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { createCache, parseRedisUrl, redactRedisUrl } from '../../src/index.js';
+import { createCache } from '../../src/index.js';
+import { parseRedisUrl } from '../../src/redis/connection.js';
+import { redactRedisUrl } from '../../src/redis/redact.js';
 import { recordingLogger } from '../harness/logger.js';
 import { useRedisServer } from '../harness/lifecycle.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
