@@ -1,8 +1,10 @@
 /**
  * reprise as a host would use it: createCache with a Redis URL and its default telemetry (metrics on its own
  * registry, the global no-op tracer). Each read goes through category, key encoding, counters and sampled timing.
+ * A plan row may add options (`redisAutoPipelining`); the evidence tells which auto-pipelining the connection had.
  */
-import { createCache, silentLogger, type RepriseCache } from '../../src/index.js';
+import { createCacheParts, waitForRedis, type CacheOptions } from '../../src/cache/create-cache.js';
+import { silentLogger, type RepriseCache } from '../../src/index.js';
 import { runCase } from '../lib/case-main.js';
 import { KEY_COUNT, TTL_SECONDS, benchKey, benchValue } from '../lib/payload.js';
 import { stormWorkload } from '../lib/storm.js';
@@ -10,17 +12,25 @@ import type { CaseContext, CaseFile, Workload } from '../lib/workload.js';
 
 const CATEGORY = 'recommendations';
 
+/** What `createCache` does (createCacheParts, then waitForRedis), keeping the parts to read the connection's settings. */
 async function open(context: CaseContext, maxEntries: number): Promise<RepriseCache> {
-  const cache = await createCache({
+  const parts = createCacheParts({
+    ...(context.options as Pick<CacheOptions, 'redisAutoPipelining'>),
     redisUrl: context.redisUrl,
     keyPrefix: context.keyPrefix,
     memory: { maxEntries },
     ttls: { [CATEGORY]: TTL_SECONDS },
     logger: silentLogger,
   });
+  await waitForRedis(parts);
+  const { cache, gateway } = parts;
   if (cache.stats().cacheType !== 'redis') throw new Error('reprise did not reach the bench Redis');
+  autoPipelining = gateway.client?.options.enableAutoPipelining ? 'on' : 'off';
   return cache;
 }
+
+/** Whether the connection reprise opened pipelines automatically (ioredis `enableAutoPipelining`). */
+let autoPipelining: 'on' | 'off' = 'off';
 
 async function fill(cache: RepriseCache): Promise<void> {
   for (let i = 0; i < KEY_COUNT; i++) await cache.set(CATEGORY, benchKey(i), benchValue(i));
@@ -36,6 +46,7 @@ function tierEvidence(cache: RepriseCache) {
     redisMisses: tiers.redis.misses,
     redisErrors: tiers.redis.errors,
     redisTimeouts: tiers.redis.timeouts,
+    autoPipelining,
   };
 }
 
@@ -85,6 +96,7 @@ const variants: CaseFile = {
       const cache = await open(context, 2 * KEY_COUNT);
       return stormWorkload({
         call: (key, factory) => cache.getOrSet(CATEGORY, key, factory),
+        evidence: () => ({ autoPipelining }),
         close: () => cache.close(),
       });
     },

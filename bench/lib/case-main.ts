@@ -31,6 +31,7 @@ async function serve(file: CaseFile, send: (message: CaseMessage) => Promise<voi
     redisHost: url.hostname,
     redisPort: Number(url.port),
     keyPrefix: request.keyPrefix,
+    options: request.options ?? {},
   });
   const meter = new Meter(workload);
   const commands: CommandCounts = {};

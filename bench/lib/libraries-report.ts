@@ -22,6 +22,11 @@ export interface MeasuredRow extends PlannedRow {
    */
   costVsBaseline: number;
   costRange: [number, number];
+  /**
+   * For a row with `versus`: its time per operation over that row's, paired round by round (the other row's ops/s
+   * divided by this row's in the same round), median and interquartile range; rounds = how many pairs.
+   */
+  costVsVersus?: { median: number; range: [number, number]; rounds: number };
   redisCommandsPerOp: Record<string, number>;
   evidence: Record<string, number | string>;
   error?: string;
@@ -34,15 +39,23 @@ export interface BarCheck {
   why?: string;
 }
 
+/** `reference` ops/s ÷ `samples` ops/s, round by round, for the rounds both have. */
+function pairedCost(samples: readonly number[], reference: readonly number[]): number[] {
+  return samples
+    .map((sample, round) => (reference[round] !== undefined ? reference[round]! / sample : Number.NaN))
+    .filter(Number.isFinite);
+}
+
 export function measureRows(plan: readonly PlannedRow[], outcomes: ReadonlyMap<PlannedRow, RowOutcome>): MeasuredRow[] {
   const baselineOf = (row: PlannedRow) => plan.find((candidate) => candidate.scenario === row.scenario && candidate.role === 'baseline');
+  const versusOf = (row: PlannedRow) => plan.find((candidate) => candidate.scenario === row.scenario && candidate.label === row.versus);
   return plan.map((row): MeasuredRow => {
     const outcome = outcomes.get(row) ?? { samples: [] };
     const baseline = outcomes.get(baselineOf(row)!)?.samples ?? [];
-    const paired = outcome.samples
-      .map((sample, round) => (baseline[round] !== undefined ? baseline[round]! / sample : Number.NaN))
-      .filter(Number.isFinite);
-    const cost = summarize(paired);
+    const cost = summarize(pairedCost(outcome.samples, baseline));
+    const versus = row.versus === undefined ? undefined : versusOf(row);
+    if (row.versus !== undefined && !versus) throw new Error(`plan row ${row.label} (${row.scenario}) is set against ${row.versus}, which that scenario does not have`);
+    const againstVersus = versus ? summarize(pairedCost(outcome.samples, outcomes.get(versus)?.samples ?? [])) : undefined;
     return {
       ...row,
       setup: outcome.result?.setup ?? '',
@@ -50,6 +63,7 @@ export function measureRows(plan: readonly PlannedRow[], outcomes: ReadonlyMap<P
       summary: summarize(outcome.samples.filter(Number.isFinite)),
       costVsBaseline: cost.median,
       costRange: [cost.p25, cost.p75],
+      ...(againstVersus ? { costVsVersus: { median: againstVersus.median, range: [againstVersus.p25, againstVersus.p75], rounds: againstVersus.samples } } : {}),
       redisCommandsPerOp: outcome.result?.redisCommandsPerOp ?? {},
       evidence: outcome.result?.evidence ?? {},
       ...(outcome.error !== undefined ? { error: outcome.error } : {}),
@@ -58,8 +72,9 @@ export function measureRows(plan: readonly PlannedRow[], outcomes: ReadonlyMap<P
 }
 
 export function libraryBars(rows: readonly MeasuredRow[]): BarCheck[] {
+  // The bars hold for each library as shipped: rows that are another setting of a contender (`versus`) are left out.
   const find = (scenario: string, caseFile: string, variant?: string) =>
-    rows.find((row) => row.scenario === scenario && row.caseFile === caseFile && (!variant || row.variant === variant));
+    rows.find((row) => row.scenario === scenario && row.caseFile === caseFile && row.versus === undefined && (!variant || row.variant === variant));
   const checks: BarCheck[] = [];
   const l1 = find('l1-get-hit', 'reprise');
   const floor = find('l1-get-hit', 'bare', 'lru-get-async');
@@ -101,12 +116,35 @@ export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly B
       evidenceText(row),
     ]),
   );
+  const settingsTable = settingsComparison(rows);
   const barLines = bars.map((check) => `- ${passOrMiss(check.pass)}: ${check.bar}: ${check.measured}${check.why ? ` (${check.why})` : ''}`);
   const setups = rows.map((row) => `- ${SCENARIO_TITLES[row.scenario]}, ${row.label}: ${row.error ? `FAILED: ${row.error.split('\n')[0]}` : row.setup}`);
   const method =
     `${settings.rounds} rounds of ~${settings.roundMs} ms per contender after ${settings.warmupMs} ms of warm-up, each contender in its own ` +
     'process; the contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds.';
-  return [table, '', method, '', 'SPEC bars:', ...barLines, '', 'How each contender was set up:', ...setups].join('\n');
+  return [table, '', method, ...(settingsTable ? ['', settingsTable] : []), '', 'SPEC bars:', ...barLines, '', 'How each contender was set up:', ...setups].join('\n');
+}
+
+/** Rows that are another setting of a contender, against that contender in the same rounds. */
+function settingsComparison(rows: readonly MeasuredRow[]): string {
+  const compared = rows.filter((row) => row.costVsVersus && row.costVsVersus.rounds > 0 && !row.error);
+  if (compared.length === 0) return '';
+  const table = markdownTable(
+    ['scenario', 'row', 'against', 'time per op, same round (IQR)', 'rounds', 'ops/s (median)'],
+    compared.map((row) => {
+      const other = rows.find((candidate) => candidate.scenario === row.scenario && candidate.label === row.versus);
+      const { median, range, rounds } = row.costVsVersus!;
+      return [
+        SCENARIO_TITLES[row.scenario],
+        row.label,
+        row.versus!,
+        `${ratio(median)} (${ratio(range[0])} – ${ratio(range[1])})`,
+        String(rounds),
+        `${si(row.summary.median)} against ${other ? si(other.summary.median) : 'n/a'}`,
+      ];
+    }),
+  );
+  return `One setting against another, paired round by round (below 1x: the first row is faster):\n\n${table}`;
 }
 
 function commandsText(perOp: Record<string, number>): string {
@@ -120,11 +158,12 @@ function commandsText(perOp: Record<string, number>): string {
 /** The counts that prove the row measured what it claims, in a few words. */
 function evidenceText(row: MeasuredRow): string {
   const e = row.evidence;
+  const pipelining = e.autoPipelining === undefined ? '' : `, auto-pipelining ${e.autoPipelining}`;
   if (row.scenario === 'get-or-set-storm' && e.storms !== undefined) {
-    return `factory calls per storm ${Number(Number(e.factoryCallsPerStorm).toPrecision(3))}, wrong answers ${e.wrongAnswers}`;
+    return `factory calls per storm ${Number(Number(e.factoryCallsPerStorm).toPrecision(3))}, wrong answers ${e.wrongAnswers}${pipelining}`;
   }
   if (e.memoryHits !== undefined) {
-    return `memory hits ${si(Number(e.memoryHits))}, Redis hits ${si(Number(e.redisHits))}, Redis errors ${e.redisErrors}`;
+    return `memory hits ${si(Number(e.memoryHits))}, Redis hits ${si(Number(e.redisHits))}, Redis errors ${e.redisErrors}${pipelining}`;
   }
   if (e.hits !== undefined) return `hits ${si(Number(e.hits))}, misses ${e.misses}`;
   return '';

@@ -9,7 +9,8 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as pause } from 'node:timers/promises';
-import { createCache, type Logger, type SetOptions } from '../../src/index.js';
+import { createCacheParts, waitForRedis } from '../../src/cache/create-cache.js';
+import type { Logger, SetOptions } from '../../src/index.js';
 import { HOST_CONFIG_VARIABLE, type HostConfig, type HostMessage, type HostSnapshot } from './load-protocol.js';
 
 const config = JSON.parse(process.env[HOST_CONFIG_VARIABLE] ?? 'null') as HostConfig | null;
@@ -27,12 +28,17 @@ const note = (level: string) => (message: string) => {
 };
 const logger: Logger = { debug() {}, info() {}, warn: note('warn'), error: note('error') };
 
-const cache = await createCache({
+// createCache, kept in its parts so the host can tell the bench what its Redis connection really does.
+const parts = createCacheParts({
   redisUrl: config.redisUrl,
   keyPrefix: config.keyPrefix,
   logger,
   memory: { maxEntries: config.memoryEntries },
+  ...(config.autoPipelining === undefined ? {} : { redisAutoPipelining: config.autoPipelining }),
 });
+await waitForRedis(parts);
+const cache = parts.cache;
+const autoPipelining = Boolean(parts.gateway.client?.options.enableAutoPipelining);
 
 /** Factory calls per key: the bench adds them up across hosts. */
 const computed = new Map<string, number>();
@@ -102,7 +108,7 @@ app.post('/bench/snapshot', (req, res) => {
 });
 
 const server = app.listen(0, '127.0.0.1', () => {
-  const message: HostMessage = { type: 'listening', port: (server.address() as AddressInfo).port };
+  const message: HostMessage = { type: 'listening', port: (server.address() as AddressInfo).port, autoPipelining };
   process.send?.(message);
 });
 server.keepAliveTimeout = 30_000;

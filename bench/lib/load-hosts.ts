@@ -15,6 +15,8 @@ export interface Host {
   readonly index: number;
   readonly port: number;
   readonly url: string;
+  /** Whether this host's Redis connection pipelines automatically, as the host read it from its client. */
+  readonly autoPipelining: boolean;
 }
 
 export class LoadHosts {
@@ -82,7 +84,7 @@ export class LoadHosts {
       }, START_TIMEOUT_MS);
       child.once('message', (message: HostMessage) => {
         clearTimeout(timer);
-        resolve({ index, port: message.port, url: `http://127.0.0.1:${message.port}` });
+        resolve({ index, port: message.port, url: `http://127.0.0.1:${message.port}`, autoPipelining: message.autoPipelining });
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);

@@ -10,9 +10,12 @@ export interface HostConfig {
   /** How long the simulated computation of a missing key waits. */
   computeMs: number;
   memoryEntries: number;
+  /** reprise's `redisAutoPipelining`; absent: the option is not passed, so the host has reprise's default. */
+  autoPipelining?: boolean;
 }
 
-export type HostMessage = { type: 'listening'; port: number };
+/** `autoPipelining`: whether the connection reprise opened really pipelines automatically (ioredis' own option). */
+export type HostMessage = { type: 'listening'; port: number; autoPipelining: boolean };
 
 /** The part of `cache.stats()` the bench reads; fields the engine may not have yet are optional. */
 export interface RedisTierStats {

@@ -3,9 +3,10 @@
  * checked against the SPEC bars (healthy and saturated: no command timeout, no circuit opening, about one
  * computation per distinct key; every scenario: no failed request).
  */
-import { markdownTable, ms, si } from './format.js';
+import { markdownTable, ms, ratio, si } from './format.js';
 import type { HostSnapshot, RedisTierStats } from './load-protocol.js';
 import type { Scenario } from './load-settings.js';
+import { median } from './stats.js';
 
 /** Computations per distinct key allowed under healthy and saturated load ("about once across all processes"). */
 export const COMPUTATIONS_PER_KEY_BAR = 1.1;
@@ -104,6 +105,10 @@ export interface BarCheck {
 export interface ScenarioResult {
   name: string;
   label: string;
+  /** The hosts' auto-pipelining during this run, as they read it from their Redis client. */
+  autoPipelining?: 'on' | 'off';
+  /** With `--auto-pipelining=both`: which pair of runs (from 1) this one belongs to. */
+  pair?: number;
   kind: Scenario['kind'];
   connections: number;
   pipelining: number;
@@ -145,6 +150,9 @@ export interface ScenarioInput {
   /** Keys whose index (after the last '-') is below this are the hot ones. */
   hotKeys: number;
   events: string[];
+  /** The hosts' auto-pipelining; with `pair`, the run is one of a comparison and says so in its label. */
+  autoPipelining?: 'on' | 'off';
+  pair?: number;
 }
 
 /** Whether a scenario key (`<scenario>-<index>`) is one of the first `hotKeys`. */
@@ -153,7 +161,7 @@ export function isHotKey(key: string, hotKeys: number): boolean {
   return Number.isInteger(index) && index < hotKeys;
 }
 
-export function summarizeScenario({ scenario, http, before, after, startedAt = 0, hotKeys, events }: ScenarioInput): ScenarioResult {
+export function summarizeScenario({ scenario, http, before, after, startedAt = 0, hotKeys, events, autoPipelining, pair }: ScenarioInput): ScenarioResult {
   const requested = new Set(after.flatMap((snapshot) => snapshot.requested));
   const distinctKeys = requested.size;
   const distinctHotKeys = [...requested].filter((key) => isHotKey(key, hotKeys)).length;
@@ -171,7 +179,9 @@ export function summarizeScenario({ scenario, http, before, after, startedAt = 0
   const failed = http.non2xx + http.errors;
   const result: ScenarioResult = {
     name: scenario.name,
-    label: scenario.label,
+    label: pair === undefined ? scenario.label : `${scenario.label}, auto-pipelining ${autoPipelining ?? '?'} (pair ${pair})`,
+    ...(autoPipelining === undefined ? {} : { autoPipelining }),
+    ...(pair === undefined ? {} : { pair }),
     kind: scenario.kind,
     connections: http.connections,
     pipelining: scenario.pipelining,
@@ -238,6 +248,141 @@ export interface LoadContext {
   hotShare: number;
   computeMs: number;
   memoryEntries: number;
+  /** How the hosts' auto-pipelining was set, in words ("off (reprise's default)", "off and on, alternating, 2 pairs"). */
+  autoPipelining?: string;
+}
+
+/** One pair of runs of a scenario, auto-pipelining off and on, back to back. */
+export interface PipeliningPair {
+  scenario: string;
+  pair: number;
+  /** Which setting ran first. */
+  first: 'on' | 'off';
+  off: PairSide;
+  on: PairSide;
+  /** on ÷ off: above 1 means more requests per second with auto-pipelining. */
+  requestsPerSecondRatio: number;
+  /** on ÷ off: below 1 means a shorter tail with auto-pipelining. */
+  p50Ratio: number;
+  p99Ratio: number;
+}
+
+export interface PairSide {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  timeouts: number;
+  circuitOpenings: number;
+  failed: number;
+}
+
+export interface PipeliningComparison {
+  pairs: PipeliningPair[];
+  /** Per scenario: median ratios over its pairs, and totals of the counts. */
+  scenarios: {
+    scenario: string;
+    pairs: number;
+    requestsPerSecondRatio: number;
+    requestsPerSecondRatioRange: [number, number];
+    p50Ratio: number;
+    p99Ratio: number;
+    p99RatioRange: [number, number];
+    timeouts: { off: number; on: number };
+    circuitOpenings: { off: number; on: number };
+    failed: { off: number; on: number };
+  }[];
+}
+
+const side = (result: ScenarioResult): PairSide => ({
+  requestsPerSecond: result.requestsPerSecond,
+  p50Ms: result.p50Ms,
+  p99Ms: result.p99Ms,
+  timeouts: result.redis.timeouts,
+  circuitOpenings: result.redis.circuitOpenings,
+  failed: result.failed,
+});
+
+/** Pairs the runs of `--auto-pipelining=both` (same scenario, same pair number, one of each setting); null without such runs. */
+export function comparePipelining(results: readonly ScenarioResult[]): PipeliningComparison | null {
+  const pairs: PipeliningPair[] = [];
+  for (const off of results) {
+    if (off.pair === undefined || off.autoPipelining !== 'off') continue;
+    const on = results.find((r) => r.name === off.name && r.pair === off.pair && r.autoPipelining === 'on');
+    if (!on) continue;
+    const a = side(off);
+    const b = side(on);
+    pairs.push({
+      scenario: off.name,
+      pair: off.pair,
+      first: results.indexOf(off) < results.indexOf(on) ? 'off' : 'on',
+      off: a,
+      on: b,
+      requestsPerSecondRatio: b.requestsPerSecond / a.requestsPerSecond,
+      p50Ratio: b.p50Ms / a.p50Ms,
+      p99Ratio: b.p99Ms / a.p99Ms,
+    });
+  }
+  if (pairs.length === 0) return null;
+  const names = [...new Set(pairs.map((p) => p.scenario))];
+  return {
+    pairs,
+    scenarios: names.map((scenario) => {
+      const mine = pairs.filter((p) => p.scenario === scenario);
+      const ratios = (pick: (p: PipeliningPair) => number) => mine.map(pick);
+      const total = (pick: (s: PairSide) => number) => ({ off: mine.reduce((n, p) => n + pick(p.off), 0), on: mine.reduce((n, p) => n + pick(p.on), 0) });
+      const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+      return {
+        scenario,
+        pairs: mine.length,
+        requestsPerSecondRatio: median(ratios((p) => p.requestsPerSecondRatio)),
+        requestsPerSecondRatioRange: range(ratios((p) => p.requestsPerSecondRatio)),
+        p50Ratio: median(ratios((p) => p.p50Ratio)),
+        p99Ratio: median(ratios((p) => p.p99Ratio)),
+        p99RatioRange: range(ratios((p) => p.p99Ratio)),
+        timeouts: total((s) => s.timeouts),
+        circuitOpenings: total((s) => s.circuitOpenings),
+        failed: total((s) => s.failed),
+      };
+    }),
+  };
+}
+
+/** The side-by-side table of `--auto-pipelining=both`: each pair, then the median over the pairs of each scenario. */
+export function pipeliningMarkdown(comparison: PipeliningComparison, labels: Readonly<Record<string, string>> = {}): string {
+  const offOn = (off: string, on: string) => `${off} / ${on}`;
+  const rows = comparison.pairs.map((p) => [
+    labels[p.scenario] ?? p.scenario,
+    `${p.pair} (${p.first} first)`,
+    offOn(si(p.off.requestsPerSecond), si(p.on.requestsPerSecond)),
+    ratio(p.requestsPerSecondRatio),
+    offOn(ms(p.off.p50Ms), ms(p.on.p50Ms)),
+    offOn(ms(p.off.p99Ms), ms(p.on.p99Ms)),
+    ratio(p.p99Ratio),
+    offOn(String(p.off.timeouts), String(p.on.timeouts)),
+    offOn(String(p.off.circuitOpenings), String(p.on.circuitOpenings)),
+    offOn(String(p.off.failed), String(p.on.failed)),
+  ]);
+  for (const s of comparison.scenarios) {
+    rows.push([
+      `**${labels[s.scenario] ?? s.scenario}**`,
+      `median of ${s.pairs}`,
+      '',
+      `**${ratio(s.requestsPerSecondRatio)}** (${ratio(s.requestsPerSecondRatioRange[0])} – ${ratio(s.requestsPerSecondRatioRange[1])})`,
+      `p50 on ÷ off ${ratio(s.p50Ratio)}`,
+      '',
+      `**${ratio(s.p99Ratio)}** (${ratio(s.p99RatioRange[0])} – ${ratio(s.p99RatioRange[1])})`,
+      offOn(String(s.timeouts.off), String(s.timeouts.on)),
+      offOn(String(s.circuitOpenings.off), String(s.circuitOpenings.on)),
+      offOn(String(s.failed.off), String(s.failed.on)),
+    ]);
+  }
+  const table = markdownTable(
+    ['scenario', 'pair', 'req/s off / on', 'req/s on ÷ off', 'p50 off / on', 'p99 off / on', 'p99 on ÷ off', 'command timeouts off / on', 'circuit openings off / on', 'failed off / on'],
+    rows,
+  );
+  return 'Auto-pipelining off against on, the two runs of each pair back to back on the same Redis and machine '
+    + '(req/s on ÷ off above 1x and p99 on ÷ off below 1x favour auto-pipelining; ranges are the lowest and highest pair):\n\n'
+    + table;
 }
 
 function verdict(result: ScenarioResult): string {
@@ -254,7 +399,8 @@ function reasons(redis: RedisCounters): string {
 export function loadMarkdown(results: readonly ScenarioResult[], context: LoadContext): string {
   const setup = `${context.workers} host processes on one Redis, getOrSet with acrossWorkers ${context.acrossWorkers ? 'on' : 'off'}; `
     + `${context.durationMs / 1_000} s of load per scenario; ${context.keys} keys per scenario, ${Math.round(context.hotShare * 100)} % of requests on `
-    + `${context.hotKeys} hot ones; a miss computes for ${context.computeMs} ms; ${context.memoryEntries} entries in each host's memory tier.`;
+    + `${context.hotKeys} hot ones; a miss computes for ${context.computeMs} ms; ${context.memoryEntries} entries in each host's memory tier.`
+    + (context.autoPipelining ? ` Auto-pipelining (redisAutoPipelining): ${context.autoPipelining}.` : '');
   const main = markdownTable(
     ['scenario', 'connections', 'requests', 'req/s', 'failed', 'p50', 'p99', 'command timeouts', 'circuit openings', 'computations per key', 'per hot key', 'bars'],
     results.map((r) => [
@@ -287,11 +433,13 @@ export function loadMarkdown(results: readonly ScenarioResult[], context: LoadCo
   const sampled = results.some((r) => r.redis.openingsSource === 'sampled')
     ? '\n\nCircuit openings were counted by sampling each host\'s breaker every 10 ms (this engine\'s stats() has no `circuitOpenings`).'
     : '';
+  const comparison = comparePipelining(results);
+  const compared = comparison ? pipeliningMarkdown(comparison, Object.fromEntries(results.map((r) => [r.name, r.label.replace(/, auto-pipelining .*$/, '')]))) : '';
   const failedBars = results.filter((r) => !r.pass).map((r) => r.label);
   const overall = failedBars.length === 0
     ? 'PASS: every bar met.'
     : `MISS: ${failedBars.join(', ')} missed a bar.`;
-  return [setup, '', main, '', details, sampled ? sampled.trim() : '', '', 'Failed requests = non-2xx answers + connection errors and timeouts seen by autocannon; a value that is not the requested key\'s is answered 500 by the host, so it counts too.', '', overall]
+  return [setup, '', ...(compared ? [compared, ''] : []), main, '', details, sampled ? sampled.trim() : '', '', 'Failed requests = non-2xx answers + connection errors and timeouts seen by autocannon; a value that is not the requested key\'s is answered 500 by the host, so it counts too.', '', overall]
     .filter((line, i, all) => !(line === '' && all[i - 1] === ''))
     .join('\n');
 }

@@ -23,6 +23,16 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'wrongtype', label: 'wrong-type hot keys (a LIST)', kind: 'fault', connections: 50, pipelining: 1 },
 ];
 
+/** `--auto-pipelining`: reprise's `redisAutoPipelining` in the hosts; `both` compares the two in one run. */
+export const AUTO_PIPELINING_CHOICES = ['on', 'off', 'both'] as const;
+export type AutoPipeliningChoice = (typeof AUTO_PIPELINING_CHOICES)[number];
+/** What one group of hosts runs with: 'default' passes no option, so the hosts have reprise's default. */
+export type PipeliningSetting = 'on' | 'off' | 'default';
+/** Scenarios `--auto-pipelining=both` runs when `--only` does not name others: the two without a fault. */
+export const COMPARED_SCENARIOS: readonly ScenarioName[] = ['healthy', 'saturated'];
+/** Times each scenario runs under each setting with `--auto-pipelining=both`, unless `--pairs` says otherwise. */
+export const DEFAULT_PAIRS = 2;
+
 /** How long Redis stays stopped in the SIGSTOP scenario (the issue's figure). */
 export const STOP_MS = 2_000;
 /** A scenario must be long enough to hold a 2 s stop with load on both sides. */
@@ -35,6 +45,15 @@ export interface LoadSettings {
   quick: boolean;
   acrossWorkers: boolean;
   scenarios: Scenario[];
+  /** `--auto-pipelining` as given; undefined when absent (the hosts then run with reprise's default). */
+  autoPipelining: AutoPipeliningChoice | undefined;
+  /** The settings the host groups run with, one group each: two ('off', 'on') for `both`, else one. */
+  pipeliningSettings: PipeliningSetting[];
+  /**
+   * With `both`: how many times each scenario runs under each setting. Pair n runs the two settings back to back,
+   * off first in odd pairs and on first in even ones, so neither always runs on a machine the other warmed or loaded.
+   */
+  pairs: number;
   /** Distinct keys each scenario draws from, the first `hotKeys` of them getting `hotShare` of the requests. */
   keys: number;
   hotKeys: number;
@@ -49,7 +68,7 @@ export interface LoadSettings {
 const FULL_MS = 10_000;
 const QUICK_MS = 4_000;
 const FLAGS = ['--quick', '--no-across-workers'];
-const VALUED = ['workers', 'seconds', 'durationMs', 'only'];
+const VALUED = ['workers', 'seconds', 'durationMs', 'only', 'auto-pipelining', 'pairs'];
 
 export function parseLoadSettings(argv: readonly string[]): LoadSettings {
   const quick = argv.includes('--quick');
@@ -73,8 +92,16 @@ export function parseLoadSettings(argv: readonly string[]): LoadSettings {
   const durationMs = durationMsOption ?? (seconds === undefined ? (quick ? QUICK_MS : FULL_MS) : seconds * 1_000);
   if (durationMs < MIN_DURATION_MS) throw new RangeError(`a scenario needs at least ${MIN_DURATION_MS} ms (Redis is stopped for ${STOP_MS} ms in one), got ${durationMs}`);
 
+  const autoPipelining = value('auto-pipelining');
+  if (autoPipelining !== undefined && !(AUTO_PIPELINING_CHOICES as readonly string[]).includes(autoPipelining)) {
+    throw new RangeError(`--auto-pipelining takes ${AUTO_PIPELINING_CHOICES.join(', ')}; got ${autoPipelining}`);
+  }
+  const choice = autoPipelining as AutoPipeliningChoice | undefined;
+  const pairs = whole('pairs', 1);
+  if (pairs !== undefined && choice !== 'both') throw new RangeError('--pairs goes with --auto-pipelining=both');
+
   const only = value('only');
-  const names = only === undefined ? [...SCENARIO_NAMES] : only.split(',').map((name) => name.trim());
+  const names = only === undefined ? [...(choice === 'both' ? COMPARED_SCENARIOS : SCENARIO_NAMES)] : only.split(',').map((name) => name.trim());
   for (const name of names) {
     if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new RangeError(`--only takes ${SCENARIO_NAMES.join(', ')}; got ${name}`);
   }
@@ -84,6 +111,9 @@ export function parseLoadSettings(argv: readonly string[]): LoadSettings {
     quick,
     acrossWorkers: !argv.includes('--no-across-workers'),
     scenarios: SCENARIOS.filter((scenario) => names.includes(scenario.name)),
+    autoPipelining: choice,
+    pipeliningSettings: choice === 'both' ? ['off', 'on'] : [choice ?? 'default'],
+    pairs: choice === 'both' ? (pairs ?? DEFAULT_PAIRS) : 1,
     keys: 2_000,
     hotKeys: 100,
     hotShare: 0.8,
@@ -93,9 +123,12 @@ export function parseLoadSettings(argv: readonly string[]): LoadSettings {
   };
 }
 
-/** The key of request `index` of a scenario: one namespace per scenario, so none inherits another's entries. */
-export function scenarioKey(scenario: ScenarioName, index: number): string {
-  return `${scenario}-${index}`;
+/**
+ * The key of request `index` of a scenario: one namespace per scenario, so none inherits another's entries; `run`
+ * (e.g. `on2`) gives each run of a scenario its own when it runs more than once. The index stays last (isHotKey).
+ */
+export function scenarioKey(scenario: ScenarioName | 'warmup', index: number, run = ''): string {
+  return run ? `${scenario}-${run}-${index}` : `${scenario}-${index}`;
 }
 
 /** Picks a key index: `hotShare` of the draws among the first `hotKeys`, the rest among all `keys`. */

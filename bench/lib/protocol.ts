@@ -11,6 +11,8 @@ export interface CaseRequest {
   variant: string;
   redisUrl: string;
   keyPrefix: string;
+  /** Library options the plan row sets (bench/lib/plan.ts), handed to the case file as they are (default none). */
+  options?: Record<string, unknown>;
   warmupMs: number;
   roundMs: number;
 }

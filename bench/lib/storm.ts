@@ -13,6 +13,8 @@ export type Factory = () => Promise<BenchValue>;
 export interface StormOptions {
   /** One caller: read `key` through the library, computing it with `factory` on a miss. */
   call(key: string, factory: Factory): Promise<unknown>;
+  /** More evidence of the contender's own (its settings, say), added to the storm counts. */
+  evidence?(): Record<string, number | string>;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export function stormWorkload(options: StormOptions): Workload {
       mostCallsInOneStorm = Math.max(mostCallsInOneStorm, callsThisStorm);
     },
     evidence: () => ({
+      ...options.evidence?.(),
       storms,
       factoryCallsPerStorm: storms ? factoryCalls / storms : 0,
       mostFactoryCallsInOneStorm: mostCallsInOneStorm,

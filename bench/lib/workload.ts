@@ -20,6 +20,8 @@ export interface CaseContext {
   redisPort: number;
   /** A prefix of this child's own, so no two contenders read each other's keys. */
   keyPrefix: string;
+  /** Options the plan row gives the library (e.g. `{ redisAutoPipelining: true }` for reprise); `{}` for most rows. */
+  options: Readonly<Record<string, unknown>>;
 }
 
 export interface Variant {

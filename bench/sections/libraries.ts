@@ -48,10 +48,13 @@ async function benchScenario(
   };
   const processes = new Map<PlannedRow, CaseProcess>();
   for (const row of rows) {
-    processes.set(row, new CaseProcess(`${row.caseFile}/${row.variant}`, row.caseFile, {
+    const tag = optionsTag(row);
+    processes.set(row, new CaseProcess(`${row.caseFile}/${row.variant}${tag}`, row.caseFile, {
       variant: row.variant,
       redisUrl: server.url,
-      keyPrefix: `bench-${row.caseFile}-${row.variant}:`,
+      // Rows that differ only by their options get keys (and invalidation channels) of their own.
+      keyPrefix: `bench-${row.caseFile}-${row.variant}${tag}:`,
+      options: { ...row.options },
       warmupMs: settings.warmupMs,
       roundMs: settings.roundMs,
     }));
@@ -81,6 +84,11 @@ async function benchScenario(
     for (const child of processes.values()) child.kill();
   }
   return outcomes;
+}
+
+/** `-redisAutoPipelining-true` for a row with options, '' for one without. */
+function optionsTag(row: PlannedRow): string {
+  return Object.entries(row.options ?? {}).map(([name, value]) => `-${name}-${String(value)}`).join('');
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
