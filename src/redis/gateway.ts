@@ -4,10 +4,11 @@
  * Redis fail: an unanswered or refused command returns the caller's fallback.
  *
  * What counts as Redis failed (SPEC): the connection is closed or reconnecting, or Redis stopped making progress
- * (src/redis/progress-watch.ts). A busy Redis is waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE,
+ * (src/redis/progress-watch.ts): no reply settled and no byte arrived on any of its connections. A busy Redis is waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE,
  * OOM, a script error) concerns its call only. Only an outage opens the circuit.
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
+import type { Redis } from 'ioredis';
 import { describeClient, isCluster, type RedisClient } from './connection.js';
 import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
 import { ProgressWatch, type Release } from './progress-watch.js';
@@ -321,11 +322,51 @@ export class RedisGateway {
     client.on('close', onDown);
     client.on('end', onDown);
     client.on('error', onError);
+    const unwatchReplies = this.watchReplyBytes(client);
     return () => {
       client.off('ready', onReady);
       client.off('close', onDown);
       client.off('end', onDown);
       client.off('error', onError);
+      unwatchReplies();
+    };
+  }
+
+  /**
+   * Bytes arriving on a connection are progress even before a reply is complete: a long pipeline (ours, or an
+   * auto-pipeline of ioredis) settles only when its last reply is in, while Redis keeps answering all along.
+   * Each node of a Cluster is watched, including nodes added later; each new socket after a reconnect too.
+   */
+  private watchReplyBytes(client: RedisClient): () => void {
+    const onData = () => this.watch.progress();
+    const streams = new Set<NodeJS.EventEmitter>();
+    const connections = new Map<Redis, () => void>();
+    const attach = (connection: Redis) => {
+      const stream = (connection as { stream?: NodeJS.EventEmitter }).stream;
+      if (!stream || streams.has(stream)) return;
+      streams.add(stream);
+      stream.on('data', onData);
+      stream.once('close', () => streams.delete(stream));
+    };
+    const watchConnection = (connection: Redis) => {
+      if (connections.has(connection)) return;
+      const onConnect = () => attach(connection);
+      connections.set(connection, onConnect);
+      connection.on('connect', onConnect);
+      attach(connection);
+    };
+    if (isCluster(client)) {
+      client.nodes().forEach(watchConnection);
+      client.on('+node', watchConnection);
+    } else {
+      watchConnection(client);
+    }
+    return () => {
+      if (isCluster(client)) client.off('+node', watchConnection);
+      for (const [connection, onConnect] of connections) connection.off('connect', onConnect);
+      for (const stream of streams) stream.off('data', onData);
+      connections.clear();
+      streams.clear();
     };
   }
 }

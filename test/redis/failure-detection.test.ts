@@ -153,6 +153,22 @@ describe.skipIf(!hasRedisServer)('failure detection on a real Redis', () => {
     expect(gateway.status().circuitOpenings).toBe(0);
   });
 
+  it('takes a 20,000-command pipeline that lasts far longer than the silence bar for work, not a stall', async () => {
+    const client = new Redis({ host: '127.0.0.1', port: server().port });
+    const gateway = new RedisGateway({ client, owned: true, commandTimeoutMs: 50, logger: recordingLogger() });
+    opened.push(gateway);
+    await gateway.waitUntilReady(15_000);
+    // It settles only with its last reply; meanwhile reply bytes keep arriving and this process keeps parsing them.
+    const outcome = await gateway.attempt('get', async (connection) => {
+      const pipeline = connection.pipeline();
+      for (let i = 0; i < 20_000; i++) pipeline.get(`bulk:${i}`);
+      return pipeline.exec();
+    });
+    expect(outcome.ok).toBe(true);
+    expect(outcome.ok && outcome.value).toHaveLength(20_000);
+    expect(gateway.status()).toMatchObject({ timeouts: 0, circuitOpenings: 0, errors: 0 });
+  });
+
   it('detects a stall (a busy script of another client), answers without waiting it out, and closes the circuit when Redis answers', async () => {
     const cache = await open();
     await cache.set('recommendations', 'x', 1);
