@@ -4,8 +4,9 @@
  * Redis fail: an unanswered or refused command returns the caller's fallback.
  *
  * What counts as Redis failed (SPEC): the connection is closed or reconnecting, or Redis stopped making progress
- * (src/redis/progress-watch.ts): no reply settled and no byte arrived on any of its connections. A busy Redis is waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE,
- * OOM, a script error) concerns its call only. Only an outage opens the circuit.
+ * (src/redis/progress-watch.ts): no reply settled and no byte arrived on any of its connections. A busy Redis is
+ * waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE, OOM, a script error) concerns its call only.
+ * Only an outage opens the circuit.
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { Redis } from 'ioredis';
