@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { knownKeys, optionNames, RepriseOptionsError } from '../src/validate.js';
 
 export interface AdminAuthOptions {
   /** The bearer token admin requests must carry. [REPRISE_ADMIN_TOKEN] */
@@ -16,15 +17,18 @@ export interface AdminAuthOptions {
   authenticate?: RequestHandler;
 }
 
+const AUTH_OPTIONS = optionNames<AdminAuthOptions>({ token: true, authenticate: true });
+
 const READ_ONLY_METHODS = new Set(['GET', 'HEAD']);
 
 export function adminAuth(options: AdminAuthOptions = {}): RequestHandler {
+  knownKeys(options, AUTH_OPTIONS, '');
   const { token, authenticate } = options;
   if (token !== undefined && (typeof token !== 'string' || token.length < 16)) {
-    throw new TypeError('adminToken must be a string of at least 16 characters');
+    throw new RepriseOptionsError(typeof token === 'string' ? 'invalid_value' : 'invalid_type', 'adminToken', 'adminToken must be a string of at least 16 characters');
   }
   if (authenticate !== undefined && typeof authenticate !== 'function') {
-    throw new TypeError('adminAuth must be an Express middleware function (req, res, next)');
+    throw new RepriseOptionsError('invalid_type', 'adminAuth', 'adminAuth must be an Express middleware function (req, res, next)');
   }
   const expected = token === undefined ? undefined : digest(token);
 

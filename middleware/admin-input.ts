@@ -1,19 +1,24 @@
 /**
- * What the admin routes accept (SPEC "Admin input"), checked before anything is changed:
+ * The shape of what the admin routes accept (SPEC "Admin input"), checked before anything is changed:
  * - POST /cache/invalidate: the query holds `category` once and nothing else, and there is no body;
  * - POST /cache/warm-popular-moods: no query; a body, when present, is `application/json` (UTF-8) holding a JSON
- *   object `{ moods?, force? }` whose moods are well-formed Unicode with a letter or digit after normalisation.
+ *   object with no fields but `moods` and `force`.
+ * Those are HTTP matters. The values themselves (the category, each mood, `force`) are checked by the engine, whose
+ * RepriseInputError the error handler answers 400 naming the field and index: the limits live in one place.
  * The query is read from the request line itself, not from `req.query`, so the answer is the same whatever query
  * parser the host's Express uses (Express 4's `qs`, Express 5's `querystring`, a custom one or none).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { CACHE_CATEGORIES } from '../src/cache/categories.js';
-import { InvalidKeyError, normalizeMoodPrompt } from '../src/cache/keys.js';
 import { HttpError } from './json-errors.js';
 
 export const WARM_FIELDS = ['moods', 'force'] as const;
-export const MAX_MOODS = 100;
-export const MAX_MOOD_LENGTH = 200;
+
+/** The fields of a warm request body, as received: the engine checks their values. */
+export interface WarmRequestFields {
+  moods?: unknown;
+  force?: unknown;
+}
 
 /** The body as the admin routes saw it. */
 export interface ReceivedBody {
@@ -106,8 +111,8 @@ export function parseInvalidateRequest(req: Request): string | undefined {
   return parameters[0]?.[1];
 }
 
-/** POST /cache/warm-popular-moods: the warm options of a request that has been checked in full. */
-export function parseWarmRequest(req: Request): { moods?: string[]; force?: boolean } {
+/** POST /cache/warm-popular-moods: the fields of a request whose shape has been checked (their values are the engine's to check). */
+export function parseWarmRequest(req: Request): WarmRequestFields {
   const names = unique(queryParameters(req).map(([name]) => name));
   if (names.length > 0) {
     throw new HttpError(
@@ -167,7 +172,7 @@ function decode(bytes: Buffer): string {
   }
 }
 
-function warmOptions(body: Record<string, unknown>): { moods?: string[]; force?: boolean } {
+function warmOptions(body: Record<string, unknown>): WarmRequestFields {
   const unknownFields = Object.keys(body).filter((name) => !(WARM_FIELDS as readonly string[]).includes(name));
   if (unknownFields.length > 0) {
     throw new HttpError(400, `unknown ${plural(unknownFields.length, 'field')} ${unknownFields.map(quote).join(', ')}: the body is { moods?, force? }`, {
@@ -176,29 +181,7 @@ function warmOptions(body: Record<string, unknown>): { moods?: string[]; force?:
     });
   }
   const { moods, force } = body;
-  if (force !== undefined && typeof force !== 'boolean') throw new HttpError(400, 'force must be true or false', { field: 'force' });
-  if (moods === undefined) return force === undefined ? {} : { force };
-  if (!Array.isArray(moods) || moods.length === 0 || moods.length > MAX_MOODS) {
-    throw new HttpError(400, `moods must be a list of 1 to ${MAX_MOODS} strings`, { field: 'moods' });
-  }
-  moods.forEach(checkMood);
-  return { moods: moods as string[], ...(force === undefined ? {} : { force }) };
-}
-
-/** A mood is well-formed Unicode with at least one letter or digit once normalised (as it will be for its key). */
-function checkMood(mood: unknown, index: number): void {
-  const refuse = (why: string): never => {
-    throw new HttpError(400, `moods[${index}] ${why}`, { field: 'moods', index });
-  };
-  if (typeof mood !== 'string') return refuse(`must be a string (got ${kindOf(mood)})`);
-  if (mood.length > MAX_MOOD_LENGTH) return refuse(`is longer than ${MAX_MOOD_LENGTH} characters`);
-  try {
-    normalizeMoodPrompt(mood);
-  } catch (error) {
-    if (!(error instanceof InvalidKeyError)) throw error;
-    // The key rules say why (a lone surrogate, no letter or digit); the mood itself is not repeated back.
-    refuse(error.message.replace(/^moodPrompt( ".*")? /s, ''));
-  }
+  return { ...(moods === undefined ? {} : { moods }), ...(force === undefined ? {} : { force }) };
 }
 
 function describeBody(req: Request, body: ReceivedBody): Record<string, unknown> {

@@ -4,7 +4,8 @@
  *   POST /cache/warm-popular-moods    GET  /cache/warm-popular-moods
  *   POST /cache/invalidate[?category=C]
  * Literal paths only, so the same router works on Express 4 and 5; async handlers forward errors with .catch(next).
- * What the POST routes accept is checked in admin-input.ts before anything changes. Another method on a known path is
+ * The shape of what the POST routes accept is checked in admin-input.ts before anything changes, and the values by
+ * the engine (a RepriseInputError, answered 400 by json-errors.ts). Another method on a known path is
  * 405 with `Allow`; any other path under the router is 404; every error is JSON (json-errors.ts).
  */
 import expressDefault from 'express';
@@ -12,6 +13,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import { assertCategory, type CacheCategory } from '../src/cache/categories.js';
 import type { Logger } from '../src/logger.js';
 import { PROFILE_WINDOW_SAMPLES, type Profiler } from '../src/telemetry/profiler.js';
+import { knownKeys, optionNames } from '../src/validate.js';
 import { adminAuth, type AdminAuthOptions } from './admin-auth.js';
 import { parseInvalidateRequest, parseWarmRequest, receiveBody } from './admin-input.js';
 import { HttpError, jsonErrorHandler } from './json-errors.js';
@@ -25,7 +27,11 @@ export interface AdminTargets {
   idRegistry: { stats(): Promise<object> };
   popularMoods: {
     coverage(): Promise<{ total: number; cached: number; coverage: number }>;
-    /** Starts a warm job in the background; `started: false` carries the job already running (here or elsewhere). */
+    /**
+     * Starts a warm job in the background; `started: false` carries the job already running (here or elsewhere).
+     * It checks the values it is given (they come from a request body) and throws a RepriseInputError, answered 400,
+     * before anything starts.
+     */
     startWarm(options: { moods?: string[]; force?: boolean }): Promise<
       { started: true; job: { jobId: string; status: string; moods: string[] } } | { started: false; runningJobId: string | null }
     >;
@@ -46,7 +52,10 @@ export interface AdminRouterOptions {
   express?: typeof expressDefault;
 }
 
+const ROUTER_OPTIONS = optionNames<AdminRouterOptions>({ auth: true, bodyLimit: true, logger: true, express: true });
+
 export function createAdminRouter(targets: AdminTargets, options: AdminRouterOptions = {}): Router {
+  knownKeys(options, ROUTER_OPTIONS, '');
   const express = options.express ?? expressDefault;
   const router = express.Router();
   // Any content type is read, so a route can refuse a body it does not take instead of never seeing it.
@@ -96,7 +105,8 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
       if (!targets.popularMoods.canWarm) {
         throw new HttpError(501, 'warming needs a computeRecommendations function in the reprise options');
       }
-      const outcome = await targets.popularMoods.startWarm(request);
+      // The values are as the client sent them: startWarm checks them (RepriseInputError, 400 naming field and index).
+      const outcome = await targets.popularMoods.startWarm(request as { moods?: string[]; force?: boolean });
       if (!outcome.started) {
         throw new HttpError(409, 'a warm job is already running', { runningJobId: outcome.runningJobId });
       }

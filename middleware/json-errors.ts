@@ -1,9 +1,11 @@
 /**
  * The JSON error handler for reprise's routes: every error becomes `{ error, ... }` with the right status, and
- * internals (stack traces, Redis addresses) never reach the client.
+ * internals (stack traces, Redis addresses) never reach the client. Wrong input to reprise (any RepriseInputError:
+ * an unknown category, a bad mood, a key or value reprise refuses) is 400 `{ error, ...details }`, so a route hands
+ * what it received to the engine and needs no copy of the engine's limits.
  */
 import type { ErrorRequestHandler } from 'express';
-import { UnknownCategoryError } from '../src/cache/categories.js';
+import { RepriseInputError } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { redactRedisUrl } from '../src/redis/redact.js';
 
@@ -39,9 +41,7 @@ export function jsonErrorHandler(logger?: Pick<Logger, 'error'>): ErrorRequestHa
 
 function describe(error: unknown): { status: number; body: Record<string, unknown> } {
   if (error instanceof HttpError) return { status: error.status, body: { error: error.message, ...error.details } };
-  if (error instanceof UnknownCategoryError) {
-    return { status: 400, body: { error: error.message, validCategories: error.validCategories } };
-  }
+  if (error instanceof RepriseInputError) return { status: 400, body: { error: error.message, ...error.details } };
   const parser = (error ?? {}) as BodyParserError;
   switch (parser.type) {
     case 'entity.too.large':

@@ -12,6 +12,7 @@ import type { PopularMoods as PopularMoodsClass } from './moods/popular-moods.js
 // The plugin
 export { createReprise, type Reprise } from './reprise.js';
 export { RepriseOptionsError, type RepriseOptions } from './options.js';
+export { RepriseInputError, type OptionErrorCode } from './errors.js';
 export { consoleLogger, silentLogger, type Logger } from './logger.js';
 
 // The cache

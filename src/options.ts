@@ -6,9 +6,9 @@ import type { RequestHandler } from 'express';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import type { CacheOptions } from './cache/create-cache.js';
-import type { ReccobeatsOptions } from './reccobeats/options.js';
 import type { ComputeRecommendations } from './moods/types.js';
-import { fromEnv, knownKeys, RepriseOptionsError } from './validate.js';
+import { RECCOBEATS_OPTIONS, type ReccobeatsOptions } from './reccobeats/options.js';
+import { fromEnv, knownKeys, optionNames, optionOfType, RepriseOptionsError } from './validate.js';
 
 export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   /** Bearer token for admin routes. [REPRISE_ADMIN_TOKEN] */
@@ -40,51 +40,45 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   express?: typeof import('express');
 }
 
-const KNOWN_OPTIONS: readonly string[] = [
-  'redisUrl', 'redis', 'keyPrefix', 'memory', 'ttls', 'redisCommandTimeoutMs', 'redisMaxWaitMs', 'redisAutoPipelining', 'redisConnectTimeoutMs', 'circuitBreaker',
-  'similarityThreshold', 'logger', 'env', 'adminToken', 'adminAuth', 'computeRecommendations', 'popularMoods',
-  'warmSchedule', 'warmTimezone', 'warmConcurrency', 'warmMoodTimeoutMs', 'warmTopRequested', 'reccobeats', 'registry', 'tracerProvider', 'adminBodyLimit', 'express',
-] satisfies Array<keyof RepriseOptions>;
-
-const RECCOBEATS_OPTIONS = [
-  'baseUrl', 'timeoutMs', 'batchSize', 'maxConcurrency', 'maxRetries', 'retryBaseDelayMs', 'retryMaxDelayMs', 'maxRetryAfterMs',
-] satisfies Array<keyof ReccobeatsOptions>;
+/** Every option of createReprise, once: the compiler refuses this list if an option of RepriseOptions is missing. */
+const KNOWN_OPTIONS = optionNames<RepriseOptions>({
+  redisUrl: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
+  adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
+  warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, registry: true, tracerProvider: true,
+  adminBodyLimit: true, express: true,
+});
 
 export { fromEnv, RepriseOptionsError };
 
-/** Rejects unknown option names (with a suggestion) and options of the wrong kind. */
+/** Rejects unknown option names (with a suggestion) and options of the wrong kind, each a RepriseOptionsError. */
 export function validateOptions(options: unknown): RepriseOptions {
   if (options === undefined) return {};
   knownKeys(options, KNOWN_OPTIONS, '');
   const o = options as RepriseOptions;
-  expectType(o.redisUrl, 'string', 'redisUrl');
-  expectType(o.keyPrefix, 'string', 'keyPrefix');
-  expectType(o.adminToken, 'string', 'adminToken');
-  expectType(o.adminAuth, 'function', 'adminAuth');
-  expectType(o.computeRecommendations, 'function', 'computeRecommendations');
-  expectType(o.warmTimezone, 'string', 'warmTimezone');
+  optionOfType(o.redisUrl, 'string', 'redisUrl');
+  optionOfType(o.keyPrefix, 'string', 'keyPrefix');
+  optionOfType(o.adminToken, 'string', 'adminToken');
+  optionOfType(o.adminAuth, 'function', 'adminAuth');
+  optionOfType(o.computeRecommendations, 'function', 'computeRecommendations');
+  optionOfType(o.warmTimezone, 'string', 'warmTimezone');
   if (o.warmSchedule !== undefined && o.warmSchedule !== false && typeof o.warmSchedule !== 'string') {
-    throw new RepriseOptionsError('warmSchedule must be a cron expression or false');
+    throw new RepriseOptionsError('invalid_type', 'warmSchedule', 'warmSchedule must be a cron expression or false');
   }
   if (o.popularMoods !== undefined && (!Array.isArray(o.popularMoods) || !o.popularMoods.every((m) => typeof m === 'string'))) {
-    throw new RepriseOptionsError('popularMoods must be a list of mood prompts (strings)');
+    throw new RepriseOptionsError('invalid_type', 'popularMoods', 'popularMoods must be a list of mood prompts (strings)');
   }
-  if (o.registry !== undefined && typeof (o.registry as { metrics?: unknown }).metrics !== 'function') {
-    throw new RepriseOptionsError('registry must be a prom-client Registry');
-  }
-  if (o.tracerProvider !== undefined && typeof (o.tracerProvider as { getTracer?: unknown }).getTracer !== 'function') {
-    throw new RepriseOptionsError('tracerProvider must be an OpenTelemetry TracerProvider');
-  }
-  if (o.redis !== undefined && typeof (o.redis as { get?: unknown }).get !== 'function') {
-    throw new RepriseOptionsError('redis must be an ioredis Redis or Cluster instance');
-  }
-  if (o.express !== undefined && typeof (o.express as { Router?: unknown }).Router !== 'function') {
-    throw new RepriseOptionsError('express must be the express module (import express from "express")');
-  }
+  expectShape(o.registry, 'metrics', 'registry', 'registry must be a prom-client Registry');
+  expectShape(o.tracerProvider, 'getTracer', 'tracerProvider', 'tracerProvider must be an OpenTelemetry TracerProvider');
+  expectShape(o.redis, 'get', 'redis', 'redis must be an ioredis Redis or Cluster instance');
+  expectShape(o.express, 'Router', 'express', 'express must be the express module (import express from "express")');
   knownKeys(o.reccobeats, RECCOBEATS_OPTIONS, 'reccobeats');
   return o;
 }
 
-function expectType(value: unknown, type: 'string' | 'function', name: string): void {
-  if (value !== undefined && typeof value !== type) throw new RepriseOptionsError(`${name} must be a ${type}, got ${typeof value}`);
+/** An object with the method `method` (what tells a prom-client Registry, an ioredis client... apart). */
+function expectShape(value: unknown, method: string, name: string, message: string): void {
+  if (value !== undefined && typeof (value as Record<string, unknown> | null)?.[method] !== 'function') {
+    throw new RepriseOptionsError('invalid_type', name, message);
+  }
 }

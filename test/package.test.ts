@@ -32,6 +32,7 @@ const MAIN_NAMES = [
   'PopularMoodsClosedError',
   'ReccobeatsError',
   'RedisUrlError',
+  'RepriseInputError',
   'RepriseOptionsError',
   'UnknownCategoryError',
   'UnsupportedValueError',

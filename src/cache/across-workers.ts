@@ -11,11 +11,15 @@
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { LeaseLock } from '../redis/lease-lock.js';
+import { optionNames } from '../validate.js';
 
 export interface AcrossWorkersOptions {
   /** Longest a process waits for another's computation before computing itself (default 30 s). */
   waitMs?: number;
 }
+
+/** The names `acrossWorkers: { ... }` takes. */
+export const ACROSS_WORKERS_OPTIONS = optionNames<AcrossWorkersOptions>({ waitMs: true });
 
 /** What a look at Redis found: the value, nothing, or no answer. */
 export type Found<T> = { found: true; value: T } | { found: false; answered: boolean };

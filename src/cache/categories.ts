@@ -1,4 +1,6 @@
 /** Cache categories and their default TTLs (SPEC "Categories and default TTLs"). */
+import { RepriseInputError } from '../errors.js';
+import { closestName, RepriseOptionsError } from '../validate.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -32,11 +34,12 @@ export function isCacheCategory(value: unknown): value is CacheCategory {
   return typeof value === 'string' && KNOWN.has(value);
 }
 
-export class UnknownCategoryError extends TypeError {
+/** A category that is not one of CACHE_CATEGORIES; over HTTP, 400 with `validCategories`. */
+export class UnknownCategoryError extends RepriseInputError {
   override name = 'UnknownCategoryError';
   readonly validCategories = CACHE_CATEGORIES;
   constructor(readonly category: unknown) {
-    super(`unknown cache category ${JSON.stringify(category)}; valid categories: ${CACHE_CATEGORIES.join(', ')}`);
+    super(`unknown cache category ${JSON.stringify(category)}; valid categories: ${CACHE_CATEGORIES.join(', ')}`, { details: { validCategories: CACHE_CATEGORIES } });
   }
 }
 
@@ -58,19 +61,34 @@ export function resolveTtls(
   for (const category of CACHE_CATEGORIES) {
     const variable = `REPRISE_TTL_${category.toUpperCase()}`;
     const fromEnv = env[variable];
-    if (fromEnv !== undefined && fromEnv !== '') ttls[category] = parseTtl(Number(fromEnv), variable);
+    if (fromEnv !== undefined && fromEnv !== '') ttls[category] = parseTtl(Number(fromEnv), `ttls.${category}`, variable);
+  }
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
+    throw new RepriseOptionsError('invalid_type', 'ttls', 'ttls must be an object of seconds per category');
   }
   for (const [category, seconds] of Object.entries(overrides)) {
     if (seconds === undefined) continue;
-    assertCategory(category);
+    if (!isCacheCategory(category)) {
+      const suggestion = closestName(category, CACHE_CATEGORIES);
+      throw new RepriseOptionsError(
+        'unknown_option',
+        `ttls.${category}`,
+        `unknown option ttls.${category}: valid categories: ${CACHE_CATEGORIES.join(', ')}${suggestion ? `; did you mean ttls.${suggestion}?` : ''}`,
+      );
+    }
     ttls[category] = parseTtl(seconds, `ttls.${category}`);
   }
   return ttls;
 }
 
-export function parseTtl(seconds: number, source: string): number {
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new RangeError(`${source} must be a positive number of seconds, got ${seconds}`);
+/** A TTL option in seconds; `source` is where it came from when not the option itself (an environment variable). */
+export function parseTtl(seconds: number, option: string, source = option): number {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new RepriseOptionsError(
+      typeof seconds === 'number' ? 'out_of_range' : 'invalid_type',
+      option,
+      `${source} must be a positive number of seconds, got ${String(seconds)}`,
+    );
   }
   return seconds;
 }

@@ -12,7 +12,7 @@ import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
 import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { RepriseCache } from './reprise-cache.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { fromEnv, positiveNumber } from '../validate.js';
+import { fromEnv, knownKeys, optionNames, optionOfType, positiveNumber, RepriseOptionsError } from '../validate.js';
 
 export interface CacheOptions {
   /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
@@ -50,6 +50,13 @@ export interface CacheOptions {
   telemetry?: Telemetry;
 }
 
+/** Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing. */
+const CACHE_OPTIONS = optionNames<CacheOptions>({
+  redisUrl: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
+  telemetry: true,
+});
+
 export interface CacheParts {
   cache: RepriseCache;
   gateway: RedisGateway;
@@ -83,6 +90,9 @@ export async function waitForRedis({ cache, gateway, connectTimeoutMs }: CachePa
 
 /** The cache and the Redis gateway it shares with the registry and the mood warmer, without waiting for Redis. */
 export function createCacheParts(options: CacheOptions = {}): CacheParts {
+  knownKeys(options, CACHE_OPTIONS, '');
+  optionOfType(options.redisUrl, 'string', 'redisUrl');
+  optionOfType(options.redisAutoPipelining, 'boolean', 'redisAutoPipelining');
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
   const keyPrefix = validateKeyPrefix(options.keyPrefix ?? fromEnv(env, 'REPRISE_KEY_PREFIX') ?? DEFAULT_KEY_PREFIX);
@@ -93,12 +103,9 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const telemetry = options.telemetry ?? new Telemetry();
 
   const redisUrl = options.redisUrl ?? fromEnv(env, 'REDIS_URL');
-  if (options.redis && options.redisUrl) throw new TypeError('give either redis (a client) or redisUrl, not both');
+  if (options.redis && options.redisUrl) throw new RepriseOptionsError('conflicting_options', 'redisUrl', 'give either redis (a client) or redisUrl, not both');
   const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
   const memory = new MemoryTier(options.memory);
-  if (options.redisAutoPipelining !== undefined && typeof options.redisAutoPipelining !== 'boolean') {
-    throw new TypeError('redisAutoPipelining must be true or false');
-  }
   const autoPipelining = options.redisAutoPipelining ?? false;
   const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs, autoPipelining }) : null);
   const subscriber = client ? duplicateForSubscriber(client) : null;

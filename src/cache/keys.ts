@@ -7,6 +7,8 @@
  * MAX_KEY_PART_LENGTH, is refused with InvalidKeyError before anything is read or written.
  */
 import type { CacheCategory } from './categories.js';
+import { RepriseInputError } from '../errors.js';
+import { RepriseOptionsError } from '../validate.js';
 
 export type KeyPart = string | number;
 export type CacheKey = KeyPart | readonly KeyPart[];
@@ -20,7 +22,7 @@ export const MAX_ENCODED_KEY_LENGTH = 8 * 1024;
 export const MAX_MOOD_PROMPT_LENGTH = 500;
 
 /** A key part or mood prompt reprise cannot use; thrown before anything is read or written. */
-export class InvalidKeyError extends TypeError {
+export class InvalidKeyError extends RepriseInputError {
   override name = 'InvalidKeyError';
 }
 
@@ -34,7 +36,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
  */
 export function validateKeyPrefix(prefix: string): string {
   if (typeof prefix !== 'string' || !PREFIX_SHAPE.test(prefix)) {
-    throw new TypeError(
+    throw new RepriseOptionsError(
+      typeof prefix === 'string' ? 'invalid_value' : 'invalid_type',
+      'keyPrefix',
       `keyPrefix must be 1-64 characters of letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(prefix)}`,
     );
   }
@@ -42,10 +46,10 @@ export function validateKeyPrefix(prefix: string): string {
 }
 
 /** Refuses text no key can be made of: too long, or holding a lone surrogate. */
-function checkText(text: string, what: string, maxLength: number): void {
-  if (text.length > maxLength) throw new InvalidKeyError(`${what} is ${text.length} characters long; at most ${maxLength} are allowed`);
+function checkText(text: string, what: string, maxLength: number, details?: Record<string, unknown>): void {
+  if (text.length > maxLength) throw new InvalidKeyError(`${what} is ${text.length} characters long; at most ${maxLength} are allowed`, { details });
   const surrogate = LONE_SURROGATE.exec(text);
-  if (surrogate) throw new InvalidKeyError(`${what} holds a lone UTF-16 surrogate at index ${surrogate.index}: it is not well-formed Unicode`);
+  if (surrogate) throw new InvalidKeyError(`${what} holds a lone UTF-16 surrogate at index ${surrogate.index}: it is not well-formed Unicode`, { details });
 }
 
 /** Characters that survive encodeURIComponent unchanged; most ids are made only of these. */
@@ -85,8 +89,20 @@ export function reservedPart(name: string): string {
  * collapsed. "Happy & Energetic!" and "happy and energetic" are the same mood.
  */
 export function normalizeMoodPrompt(moodPrompt: string): string {
-  if (typeof moodPrompt !== 'string') throw new InvalidKeyError('moodPrompt must be a string');
-  checkText(moodPrompt, 'moodPrompt', MAX_MOOD_PROMPT_LENGTH);
+  return normalizeMood(moodPrompt, 'moodPrompt');
+}
+
+/**
+ * normalizeMoodPrompt for a mood of a list: an InvalidKeyError names it `label` (e.g. `moods[2]`), carries `details`
+ * (e.g. `{ field: 'moods', index: 2 }`) and does not repeat the mood back.
+ */
+export function normalizeListedMood(mood: string, label: string, details: Record<string, unknown>): string {
+  return normalizeMood(mood, label, details);
+}
+
+function normalizeMood(moodPrompt: string, label: string, details?: Record<string, unknown>): string {
+  if (typeof moodPrompt !== 'string') throw new InvalidKeyError(`${label} must be a string`, { details });
+  checkText(moodPrompt, label, MAX_MOOD_PROMPT_LENGTH, details);
   const normalized = moodPrompt
     .normalize('NFKC')
     // Control and format characters (NUL, zero-width joiners, BOM) carry no words: "calm\u0000" is "calm".
@@ -99,7 +115,12 @@ export function normalizeMoodPrompt(moodPrompt: string): string {
     .replace(/\s+/gu, ' ')
     .trim();
   // Letters or digits make a mood: control, format (zero-width) and symbol characters alone do not.
-  if (!/[\p{L}\p{N}]/u.test(normalized)) throw new InvalidKeyError(`moodPrompt ${JSON.stringify(moodPrompt)} has no words: a mood needs at least one letter or digit`);
-  if (normalized.length > MAX_MOOD_PROMPT_LENGTH) throw new InvalidKeyError(`moodPrompt is ${normalized.length} characters long once normalised; at most ${MAX_MOOD_PROMPT_LENGTH} are allowed`);
+  if (!/[\p{L}\p{N}]/u.test(normalized)) {
+    const named = details ? label : `${label} ${JSON.stringify(moodPrompt)}`;
+    throw new InvalidKeyError(`${named} has no words: a mood needs at least one letter or digit`, { details });
+  }
+  if (normalized.length > MAX_MOOD_PROMPT_LENGTH) {
+    throw new InvalidKeyError(`${label} is ${normalized.length} characters long once normalised; at most ${MAX_MOOD_PROMPT_LENGTH} are allowed`, { details });
+  }
   return normalized;
 }

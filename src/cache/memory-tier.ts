@@ -3,7 +3,7 @@
  * Values are kept as live objects so a hit costs one map lookup; callers treat cached values as read-only.
  */
 import { LRUCache } from 'lru-cache';
-import { knownKeys, wholeNumber } from '../validate.js';
+import { knownKeys, optionNames, wholeNumber } from '../validate.js';
 
 export interface MemoryTierOptions {
   /** Most entries kept (default 1000). */
@@ -13,6 +13,8 @@ export interface MemoryTierOptions {
   /** How often expired entries are swept out even if nobody reads them (default 60 s). */
   purgeIntervalMs?: number;
 }
+
+const MEMORY_OPTIONS = optionNames<MemoryTierOptions>({ maxEntries: true, maxBytes: true, purgeIntervalMs: true });
 
 /** lru-cache cannot hold null, a value callers may legitimately cache. */
 const CACHED_NULL = Symbol('reprise.cached-null');
@@ -28,7 +30,7 @@ export class MemoryTier {
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(options: MemoryTierOptions = {}) {
-    knownKeys(options, ['maxEntries', 'maxBytes', 'purgeIntervalMs'], 'memory');
+    knownKeys(options, MEMORY_OPTIONS, 'memory');
     this.maxEntries = wholeNumber(options.maxEntries ?? 1_000, 'memory.maxEntries');
     this.maxBytes = wholeNumber(options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES, 'memory.maxBytes');
     this.lru = new LRUCache<string, Stored>({

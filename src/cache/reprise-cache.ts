@@ -18,6 +18,7 @@ import {
 import type { CacheCategory } from './categories.js';
 import type { CacheKey } from './keys.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { RepriseInputError, RepriseOptionsError } from '../errors.js';
 
 export interface WorkflowArtifactsInput<T> {
   userId: string | number;
@@ -67,7 +68,9 @@ export class RepriseCache {
 
   constructor(options: RepriseCacheOptions) {
     const threshold = options.similarityThreshold ?? DEFAULT_SIMILARITY_THRESHOLD;
-    if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`similarityThreshold must be in (0, 1], got ${threshold}`);
+    if (!(threshold > 0 && threshold <= 1)) {
+      throw new RepriseOptionsError(typeof threshold === 'number' ? 'out_of_range' : 'invalid_type', 'similarityThreshold', `similarityThreshold must be in (0, 1], got ${threshold}`);
+    }
     this.similarityThreshold = threshold;
     this.engine = new TwoTierCache(options);
   }
@@ -201,7 +204,7 @@ export class RepriseCache {
   /** Sorted, de-duplicated ids hashed into one fixed-length key part. */
   private artistSetKey(artistIds: readonly string[]): string {
     if (!Array.isArray(artistIds) || artistIds.length === 0 || !artistIds.every((id) => typeof id === 'string' && id !== '')) {
-      throw new TypeError('artistIds must be a non-empty array of non-empty strings');
+      throw new RepriseInputError('artistIds must be a non-empty array of non-empty strings');
     }
     // The same checks as any key part (length, well-formed Unicode): hashing would hide a lone surrogate as U+FFFD.
     encodeKey(artistIds);
@@ -235,7 +238,7 @@ export class RepriseCache {
 
 function checkUserId(userId: string | number): string {
   if ((typeof userId !== 'string' && typeof userId !== 'number') || userId === '') {
-    throw new TypeError('userId must be a non-empty string or a number');
+    throw new RepriseInputError('userId must be a non-empty string or a number');
   }
   return String(userId);
 }

@@ -12,6 +12,7 @@
  * Anything without the `r1:` envelope (a foreign or corrupt value) is a DecodeError, which readers count as a miss.
  */
 import SuperJSON from 'superjson';
+import { RepriseInputError } from '../errors.js';
 
 const ENVELOPE = 'r1:';
 
@@ -22,7 +23,7 @@ export class DecodeError extends Error {
   override name = 'DecodeError';
 }
 
-export class EncodeError extends TypeError {
+export class EncodeError extends RepriseInputError {
   override name = 'EncodeError';
 }
 

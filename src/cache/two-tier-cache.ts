@@ -19,8 +19,9 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, type TimedOperation } from './cache-instrumentation.js';
 import { ChangeLog } from './change-log.js';
-import { AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Found } from './across-workers.js';
-import { knownKeys, positiveNumber } from '../validate.js';
+import { ACROSS_WORKERS_OPTIONS, AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Found } from './across-workers.js';
+import { RepriseInputError } from '../errors.js';
+import { knownKeys, optionOfType, positiveNumber } from '../validate.js';
 import { isReplyErrorReason, type FailureReason } from '../redis/failures.js';
 
 export interface SetOptions {
@@ -195,7 +196,7 @@ export class TwoTierCache {
    */
   async getMany<T = unknown>(category: CacheCategory, keys: readonly CacheKey[]): Promise<Array<T | undefined>> {
     assertCategory(category);
-    if (!Array.isArray(keys)) throw new TypeError('getMany takes a list of keys');
+    if (!Array.isArray(keys)) throw new RepriseInputError('getMany takes a list of keys');
     const fullKeys = keys.map((key) => this.keyFor(category, key));
     const found = new Map<string, unknown>();
     const missing: string[] = [];
@@ -246,9 +247,9 @@ export class TwoTierCache {
    */
   async getOrSet<T>(category: CacheCategory, key: CacheKey, factory: () => T | Promise<T>, options: GetOrSetOptions = {}): Promise<T> {
     assertCategory(category);
-    if (typeof factory !== 'function') throw new TypeError('getOrSet needs a factory function');
+    if (typeof factory !== 'function') throw new RepriseInputError('getOrSet needs a factory function');
     const { isFresh } = options;
-    if (isFresh !== undefined && typeof isFresh !== 'function') throw new TypeError('getOrSet isFresh must be a function');
+    optionOfType(isFresh, 'function', 'isFresh');
     const waitAcrossWorkersMs = acrossWorkersWait(options.acrossWorkers);
     const fullKey = this.keyFor(category, key);
     // A caller joining a load in flight shares its outcome and is counted as coalesced, not as a read of its own.
@@ -486,7 +487,7 @@ export class TwoTierCache {
 
     const computeAndStore = async (): Promise<T> => {
       const value = await factory();
-      if (value === undefined) throw new TypeError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
+      if (value === undefined) throw new RepriseInputError(`the getOrSet factory for ${category} returned undefined; return null to cache "nothing"`);
       // Set, deleted or invalidated while the factory ran: that change is newer than this value, which is not cached.
       if (!this.changes.unchangedSince(fullKey, since)) return value;
       // Redis just failed this call: do not make the caller wait on it a second time, keep the value in memory.
@@ -530,7 +531,7 @@ export class TwoTierCache {
 function acrossWorkersWait(option: GetOrSetOptions['acrossWorkers']): number | null {
   if (option === undefined || option === false) return null;
   if (option === true) return DEFAULT_ACROSS_WORKERS_WAIT_MS;
-  knownKeys(option, ['waitMs'], 'acrossWorkers');
+  knownKeys(option, ACROSS_WORKERS_OPTIONS, 'acrossWorkers');
   return positiveNumber(option.waitMs ?? DEFAULT_ACROSS_WORKERS_WAIT_MS, 'acrossWorkers.waitMs');
 }
 

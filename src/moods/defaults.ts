@@ -31,6 +31,8 @@ export const FRESH_SHARE_OF_TTL = 0.2;
 
 /** Most moods one warm request may name. */
 export const MAX_WARM_MOODS = 100;
+/** Longest mood a warm request may name, in characters as given: a mood is a phrase (longer ones are not tracked either). */
+export const MAX_WARM_MOOD_LENGTH = 200;
 
 /** Requests for a mood count half as much after this long. */
 export const DEFAULT_USAGE_HALF_LIFE_MS = 24 * 60 * 60 * 1_000;

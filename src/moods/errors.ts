@@ -1,4 +1,5 @@
 /** The errors of reprise.popularMoods. */
+import { RepriseOptionsError } from '../errors.js';
 
 /** A warm run to completion was asked for while a job runs on this or another worker sharing Redis. */
 export class WarmAlreadyRunningError extends Error {
@@ -11,10 +12,11 @@ export class WarmAlreadyRunningError extends Error {
   }
 }
 
-export class ComputeNotConfiguredError extends TypeError {
+/** Warming or read-through was asked for without the computeRecommendations option (code `missing_option`). */
+export class ComputeNotConfiguredError extends RepriseOptionsError {
   override name = 'ComputeNotConfiguredError';
   constructor() {
-    super('computeRecommendations is not configured: pass the workflow that turns a mood prompt into recommendations');
+    super('missing_option', 'computeRecommendations', 'computeRecommendations is not configured: pass the workflow that turns a mood prompt into recommendations');
   }
 }
 

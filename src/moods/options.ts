@@ -3,7 +3,8 @@
  * wins over its variable). Bad values are clear errors here, before anything runs.
  */
 import type { RepriseCache } from '../cache/reprise-cache.js';
-import { normalizeMoodPrompt } from '../cache/keys.js';
+import { InvalidKeyError, normalizeListedMood } from '../cache/keys.js';
+import { RepriseInputError, type OptionErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -13,12 +14,13 @@ import {
   DEFAULT_WARM_LEASE_MS,
   DEFAULT_WARM_MOOD_TIMEOUT_MS,
   DEFAULT_WARM_SCHEDULE,
+  MAX_WARM_MOOD_LENGTH,
   MAX_WARM_MOODS,
   WARM_SCHEDULE_ENV,
   WARM_TIMEZONE_ENV,
 } from './defaults.js';
 import type { ComputeRecommendations } from './types.js';
-import { fromEnv, wholeNumber } from '../validate.js';
+import { fromEnv, knownKeys, optionNames, RepriseOptionsError, wholeNumber } from '../validate.js';
 
 export interface PopularMoodsOptions {
   /** The cache built by createCache / createCacheParts; entries go to its popular_mood_cache category. */
@@ -55,6 +57,27 @@ export interface PopularMoodsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+const POPULAR_MOODS_OPTIONS = optionNames<PopularMoodsOptions>({
+  cache: true, gateway: true, keyPrefix: true, computeRecommendations: true, moods: true, warmSchedule: true, warmTimezone: true,
+  warmConcurrency: true, warmMoodTimeoutMs: true, warmLeaseMs: true, warmTopRequested: true, usageHalfLifeMs: true,
+  usageMaxMoods: true, now: true, telemetry: true, logger: true, env: true,
+});
+
+/** The names PopularMoods takes, and the two it cannot work without. */
+export function checkPopularMoodsOptions(options: PopularMoodsOptions): void {
+  knownKeys(options, POPULAR_MOODS_OPTIONS, '');
+  for (const name of ['cache', 'gateway'] as const) {
+    if (!options?.[name]) throw new RepriseOptionsError('missing_option', name, 'PopularMoods needs the cache and its Redis gateway');
+  }
+  if (options.computeRecommendations !== undefined && typeof options.computeRecommendations !== 'function') {
+    throw new RepriseOptionsError(
+      'invalid_type',
+      'computeRecommendations',
+      'computeRecommendations must be a function (moodPrompt, ctx) => Promise<{ recommendations, moodAnalysis? }>',
+    );
+  }
+}
+
 export interface ResolvedSchedule {
   /** null when disabled. */
   expression: string | null;
@@ -69,19 +92,38 @@ export function resolveSchedule(options: Pick<PopularMoodsOptions, 'warmSchedule
   return { expression: disabled ? null : (chosen as string), timezone };
 }
 
-/** Normalised, distinct moods; each must have words. */
-export function normalizeMoodList(moods: unknown, what: string): string[] {
-  if (!Array.isArray(moods) || moods.length === 0) throw new TypeError(`${what} must be a non-empty array of mood prompts`);
-  if (moods.length > MAX_WARM_MOODS) throw new RangeError(`${what} may name at most ${MAX_WARM_MOODS} moods, got ${moods.length}`);
-  const normalized = moods.map((mood, index) => {
-    if (typeof mood !== 'string') throw new TypeError(`${what}[${index}] must be a string, got ${typeof mood}`);
-    return normalizeMoodPrompt(mood);
-  });
-  return [...new Set(normalized)];
+/**
+ * The moods a warm request names, normalised and distinct: 1 to MAX_WARM_MOODS strings of at most
+ * MAX_WARM_MOOD_LENGTH characters, each with words. A RepriseInputError names the field and the index of the first
+ * bad one (`details: { field: 'moods', index }`), which an HTTP route answers 400 as it is.
+ */
+export function requestedMoods(moods: unknown): string[] {
+  return moodList(moods, 'moods', MAX_WARM_MOOD_LENGTH, (_code, message, details) => new RepriseInputError(message, { details }));
 }
 
+/** The configured popular moods (the `popularMoods` option), checked like a warm request's, as an option. */
 export function configuredMoods(moods: readonly string[] | undefined): string[] {
-  return normalizeMoodList(moods ?? DEFAULT_POPULAR_MOODS, 'popularMoods');
+  try {
+    return moodList(moods ?? DEFAULT_POPULAR_MOODS, 'popularMoods', undefined, (code, message) => new RepriseOptionsError(code, 'popularMoods', message));
+  } catch (error) {
+    // A mood the key rules refuse (no words, a lone surrogate) is a wrong option here, not wrong input.
+    if (error instanceof InvalidKeyError) throw new RepriseOptionsError('invalid_value', 'popularMoods', error.message);
+    throw error;
+  }
+}
+
+type Refusal = (code: OptionErrorCode, message: string, details: { field: string; index?: number }) => Error;
+
+function moodList(moods: unknown, field: string, maxLength: number | undefined, refuse: Refusal): string[] {
+  if (!Array.isArray(moods) || moods.length === 0) throw refuse('invalid_type', `${field} must be a non-empty array of mood prompts`, { field });
+  if (moods.length > MAX_WARM_MOODS) throw refuse('out_of_range', `${field} may name at most ${MAX_WARM_MOODS} moods, got ${moods.length}`, { field });
+  const normalized = moods.map((mood: unknown, index) => {
+    const details = { field, index };
+    if (typeof mood !== 'string') throw refuse('invalid_type', `${field}[${index}] must be a string, got ${mood === null ? 'null' : typeof mood}`, details);
+    if (maxLength !== undefined && mood.length > maxLength) throw refuse('out_of_range', `${field}[${index}] is longer than ${maxLength} characters`, details);
+    return normalizeListedMood(mood, `${field}[${index}]`, details);
+  });
+  return [...new Set(normalized)];
 }
 
 export interface WarmSettings {

@@ -11,8 +11,10 @@ import type { RepriseCache } from '../cache/reprise-cache.js';
 import { normalizeMoodPrompt, validateKeyPrefix } from '../cache/keys.js';
 import { consoleLogger, type Logger } from '../logger.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { RepriseInputError } from '../errors.js';
 import { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from './errors.js';
 import {
+  checkPopularMoodsOptions,
   configuredMoods,
   resolveSchedule,
   resolveWarmSettings,
@@ -89,10 +91,7 @@ export class PopularMoods {
   private closing: Promise<void> | null = null;
 
   constructor(options: PopularMoodsOptions) {
-    if (!options?.cache || !options.gateway) throw new TypeError('PopularMoods needs the cache and its Redis gateway');
-    if (options.computeRecommendations !== undefined && typeof options.computeRecommendations !== 'function') {
-      throw new TypeError('computeRecommendations must be a function (moodPrompt, ctx) => Promise<{ recommendations, moodAnalysis? }>');
-    }
+    checkPopularMoodsOptions(options);
     const cache: RepriseCache = options.cache;
     const keyPrefix = validateKeyPrefix(options.keyPrefix ?? cache.keyPrefix);
     this.moods = Object.freeze(configuredMoods(options.moods));
@@ -259,7 +258,7 @@ export class PopularMoods {
   }
 
   async cachePrecomputedRecommendations(input: { moodPrompt: string } & ComputedRecommendations): Promise<PrecomputedRecommendations> {
-    if (typeof input !== 'object' || input === null) throw new TypeError('cachePrecomputedRecommendations takes { moodPrompt, recommendations, moodAnalysis }');
+    if (typeof input !== 'object' || input === null) throw new RepriseInputError('cachePrecomputedRecommendations takes { moodPrompt, recommendations, moodAnalysis }');
     const mood = normalizeMoodPrompt(input.moodPrompt);
     return this.store.put(mood, checkComputed(input));
   }

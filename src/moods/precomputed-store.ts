@@ -5,6 +5,7 @@
 import type { RepriseCache } from '../cache/reprise-cache.js';
 import { FRESH_SHARE_OF_TTL } from './defaults.js';
 import type { ComputedRecommendations, PrecomputedRecommendations } from './types.js';
+import { RepriseInputError } from '../errors.js';
 
 const CATEGORY = 'popular_mood_cache';
 
@@ -67,7 +68,8 @@ export class PrecomputedStore {
   }
 }
 
-export class InvalidRecommendationsError extends TypeError {
+/** What the host's workflow returned, or a caller stored, is not `{ recommendations: object[], moodAnalysis?: object }`. */
+export class InvalidRecommendationsError extends RepriseInputError {
   override name = 'InvalidRecommendationsError';
 }
 

@@ -5,8 +5,10 @@
  */
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import type { Logger } from '../logger.js';
+import { RepriseOptionsError } from '../errors.js';
 
-export class WarmScheduleError extends TypeError {
+/** warmSchedule (code `invalid_cron`) or warmTimezone (code `invalid_value`) cannot be used. */
+export class WarmScheduleError extends RepriseOptionsError {
   override name = 'WarmScheduleError';
 }
 
@@ -86,12 +88,14 @@ export function validateSchedule(expression: string, timezone: string | undefine
 
 function checkExpression(expression: unknown): string {
   if (typeof expression !== 'string' || expression.trim() === '') {
-    throw new WarmScheduleError(`warmSchedule must be a cron expression such as "0 3 * * *" or false, got ${JSON.stringify(expression)}`);
+    throw new WarmScheduleError('invalid_cron', 'warmSchedule', `warmSchedule must be a cron expression such as "0 3 * * *" or false, got ${JSON.stringify(expression)}`);
   }
   const verdict = cron.validateDetailed(expression);
   if (!verdict.valid) {
     const reasons = verdict.errors.map((error) => error.message).join('; ');
     throw new WarmScheduleError(
+      'invalid_cron',
+      'warmSchedule',
       `warmSchedule ${JSON.stringify(expression)} is not a valid cron expression (${reasons}); ` +
         'use 5 fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" for 03:00 every day, or false to disable',
     );
@@ -103,7 +107,7 @@ function checkTimezone(timezone: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
-    throw new WarmScheduleError(`warmTimezone ${JSON.stringify(timezone)} is not an IANA time zone such as "Europe/Paris" or "UTC"`);
+    throw new WarmScheduleError('invalid_value', 'warmTimezone', `warmTimezone ${JSON.stringify(timezone)} is not an IANA time zone such as "Europe/Paris" or "UTC"`);
   }
   return timezone;
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { DEFAULT_USAGE_HALF_LIFE_MS, DEFAULT_USAGE_MAX_MOODS, MAX_TRACKED_MOOD_LENGTH } from './defaults.js';
+import { RepriseInputError } from '../errors.js';
 import { positiveNumber, wholeNumber } from '../validate.js';
 
 /** Past this many half-lives since the epoch, scores are scaled down and the epoch reset (2^32 keeps doubles exact enough). */
@@ -149,7 +150,7 @@ export class MoodUsage {
 
   /** The `n` most requested moods, most requested first. */
   async top(n: number): Promise<MoodCount[]> {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`topMoods needs a whole number >= 0, got ${n}`);
+    if (!Number.isInteger(n) || n < 0) throw new RepriseInputError(`topMoods needs a whole number >= 0, got ${n}`);
     if (n === 0) return [];
     const now = this.now();
     if (!this.gateway.client) return this.memory.top(n, now);

@@ -9,7 +9,8 @@ import type { Logger } from '../logger.js';
 import type { Lease } from '../redis/lease-lock.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { ComputeNotConfiguredError } from './errors.js';
-import { normalizeMoodList, type WarmSettings } from './options.js';
+import { requestedMoods, type WarmSettings } from './options.js';
+import { RepriseInputError } from '../errors.js';
 import type { PrecomputedStore } from './precomputed-store.js';
 import { WarmJob } from './warm-job.js';
 import type { WarmState } from './warm-state.js';
@@ -141,10 +142,10 @@ export class WarmRuns {
       return { trigger: 'schedule', compute: this.requireCompute(), moods: null, force: false, slot: slotOf(start.at) };
     }
     const { request } = start;
-    if (typeof request !== 'object' || request === null) throw new TypeError('warm takes { moods?, force? }');
+    if (typeof request !== 'object' || request === null) throw new RepriseInputError('warm takes { moods?, force? }');
     const compute = this.requireCompute();
-    const moods = request.moods === undefined ? null : normalizeMoodList(request.moods, 'moods');
-    if (request.force !== undefined && typeof request.force !== 'boolean') throw new TypeError('force must be true or false');
+    const moods = request.moods === undefined ? null : requestedMoods(request.moods);
+    if (request.force !== undefined && typeof request.force !== 'boolean') throw new RepriseInputError('force must be true or false', { details: { field: 'force' } });
     return { trigger: 'manual', compute, moods, force: request.force ?? false };
   }
 
@@ -222,6 +223,6 @@ export class WarmRuns {
 
 /** A schedule slot: the scheduled time to the second, as ISO text (the same on every worker). */
 function slotOf(at: Date): string {
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new TypeError('a schedule slot is a valid Date');
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new RepriseInputError('a schedule slot is a valid Date');
   return new Date(Math.floor(at.getTime() / 1_000) * 1_000).toISOString();
 }

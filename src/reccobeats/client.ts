@@ -12,10 +12,12 @@ import { convertSpotifyTracksToReccobeat, type IdLookup } from './convert.js';
 import { ReccobeatsError } from './errors.js';
 import { sendAttempt, type AttemptResult } from './http-attempt.js';
 import { InFlightRequests } from './in-flight.js';
-import { resolveReccobeatsOptions, type ReccobeatsOptions } from './options.js';
+import { RECCOBEATS_OPTION_KEYS, resolveReccobeatsOptions, type ReccobeatsOptions } from './options.js';
 import { assertIdList, assertIds, MAX_RECOMMENDATIONS, MAX_SEEDS, pageParams, wholeIn } from './request-params.js';
 import { readAudioFeatures, readContent, readPage, ShapeError } from './response-shapes.js';
 import { RetryPolicy, type RetryDecision } from './retry-policy.js';
+import { RepriseInputError } from '../errors.js';
+import { knownKeys, optionNames, optionOfType, RepriseOptionsError } from '../validate.js';
 import {
   FEATURE_TARGET_NAMES,
   type ArtistSearchQuery,
@@ -50,6 +52,11 @@ export interface ReccobeatsClientOptions extends ReccobeatsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Every option of the client: `reccobeats`'s and the wiring's. */
+const CLIENT_OPTIONS = optionNames<ReccobeatsClientOptions>({
+  ...RECCOBEATS_OPTION_KEYS, idRegistry: true, telemetry: true, logger: true, onRetry: true, random: true, env: true,
+});
+
 export interface ReccobeatsClientStats {
   /** Distinct requests under way (shared ones count once). */
   inFlight: number;
@@ -82,6 +89,9 @@ export class ReccobeatsClient {
   private waitingForRateLimit = 0;
 
   constructor(options: ReccobeatsClientOptions = {}) {
+    knownKeys(options, CLIENT_OPTIONS, '');
+    optionOfType(options.onRetry, 'function', 'onRetry');
+    optionOfType(options.random, 'function', 'random');
     const resolved = resolveReccobeatsOptions(options, options.env);
     this.base = resolved.baseUrl;
     this.baseUrl = resolved.baseUrl.href.replace(/\/$/, '');
@@ -113,7 +123,7 @@ export class ReccobeatsClient {
   async getRecommendations(query: RecommendationQuery): Promise<ReccobeatsTrack[]> {
     const { seeds, negativeSeeds = [] } = query;
     if (!Array.isArray(seeds) || seeds.length < 1 || seeds.length > MAX_SEEDS) {
-      throw new RangeError(`recommendations need 1 to ${MAX_SEEDS} seeds, got ${Array.isArray(seeds) ? seeds.length : typeof seeds}`);
+      throw new RepriseInputError(`recommendations need 1 to ${MAX_SEEDS} seeds, got ${Array.isArray(seeds) ? seeds.length : typeof seeds}`);
     }
     assertIds(seeds, 'track_recommendation');
     assertIds(negativeSeeds, 'track_recommendation');
@@ -123,7 +133,7 @@ export class ReccobeatsClient {
     for (const name of [...FEATURE_TARGET_NAMES, 'featureWeight'] as const) {
       const value = query[name];
       if (value === undefined) continue;
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${name} must be a finite number`);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new RepriseInputError(`${name} must be a finite number`);
       params[name] = String(value);
     }
     const { content } = await this.get('track_recommendation', '/v1/track/recommendation', params, readContent<ReccobeatsTrack>);
@@ -147,8 +157,8 @@ export class ReccobeatsClient {
 
   /** `GET /v1/artist/search`: artists whose name matches `searchText`, a page at a time. */
   async searchArtists(query: ArtistSearchQuery): Promise<ReccobeatsPage<ReccobeatsArtist>> {
-    if (typeof query.searchText !== 'string' || query.searchText.trim() === '') throw new TypeError('searchText must be a non-empty string');
-    if (query.searchText.length > 200) throw new RangeError('searchText is limited to 200 characters');
+    if (typeof query.searchText !== 'string' || query.searchText.trim() === '') throw new RepriseInputError('searchText must be a non-empty string');
+    if (query.searchText.length > 200) throw new RepriseInputError('searchText is limited to 200 characters');
     const params = { searchText: query.searchText, ...pageParams(query) };
     return this.get('artist_search', '/v1/artist/search', params, readPage<ReccobeatsArtist>);
   }
@@ -166,7 +176,7 @@ export class ReccobeatsClient {
    * `idRegistry` (see convertSpotifyTracksToReccobeat in convert.ts).
    */
   async convertSpotifyTracksToReccobeat(spotifyIds: readonly string[]): Promise<Map<string, string>> {
-    if (!this.idRegistry) throw new TypeError('convertSpotifyTracksToReccobeat needs the client to be created with an idRegistry');
+    if (!this.idRegistry) throw new RepriseOptionsError('missing_option', 'idRegistry', 'convertSpotifyTracksToReccobeat needs the client to be created with an idRegistry');
     return convertSpotifyTracksToReccobeat(spotifyIds, { client: this, registry: this.idRegistry, logger: this.logger });
   }
 

@@ -1,3 +1,5 @@
+import { wholeNumber } from '../validate.js';
+
 /** At most `limit` tasks run at once; the others wait their turn in arrival order. */
 export class ConcurrencyLimiter {
   readonly limit: number;
@@ -5,8 +7,7 @@ export class ConcurrencyLimiter {
   private readonly waiting: Array<() => void> = [];
 
   constructor(limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxConcurrency must be a whole number >= 1, got ${limit}`);
-    this.limit = limit;
+    this.limit = wholeNumber(limit, 'maxConcurrency');
   }
 
   get active(): number {

@@ -10,6 +10,7 @@
  */
 import { SpanKind } from '@opentelemetry/api';
 import { consoleLogger, type Logger } from '../logger.js';
+import { RepriseInputError } from '../errors.js';
 import type { IdRegistry } from '../registry/id-registry.js';
 import { canonicalReccobeatsId, isReccobeatsId } from '../registry/ids.js';
 import type { ReccobeatsClient } from './client.js';
@@ -52,7 +53,7 @@ export async function convertSpotifyTracksToReccobeat(
 
 /** The same conversion, with what happened to every ID. */
 export async function convertSpotifyTracks(spotifyIds: readonly string[], dependencies: ConversionDependencies): Promise<ConversionReport> {
-  if (!Array.isArray(spotifyIds)) throw new TypeError('spotifyIds must be an array of Spotify track IDs');
+  if (!Array.isArray(spotifyIds)) throw new RepriseInputError('spotifyIds must be an array of Spotify track IDs');
   assertSpotifyIds(spotifyIds);
   const { client, registry } = dependencies;
   const logger = dependencies.logger ?? consoleLogger;

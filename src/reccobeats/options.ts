@@ -3,7 +3,7 @@
  * plus the retry bounds, checked and given their defaults. The option wins over the variable.
  */
 import { MAX_IDS_PER_REQUEST } from './types.js';
-import { fromEnv, wholeNumber } from '../validate.js';
+import { fromEnv, optionNames, RepriseOptionsError, wholeNumber, type KeysEnum } from '../validate.js';
 
 export const DEFAULT_RECCOBEATS_BASE_URL = 'https://api.reccobeats.com';
 
@@ -25,6 +25,13 @@ export interface ReccobeatsOptions {
   /** Longest Retry-After waited out; a 429 asking for longer fails at once (default 30 000 ms). */
   maxRetryAfterMs?: number;
 }
+
+/** Every name `reccobeats` takes (the compiler keeps it complete); the client's own options add theirs to it. */
+export const RECCOBEATS_OPTION_KEYS: KeysEnum<ReccobeatsOptions> = {
+  baseUrl: true, timeoutMs: true, batchSize: true, maxConcurrency: true, maxRetries: true, retryBaseDelayMs: true,
+  retryMaxDelayMs: true, maxRetryAfterMs: true,
+};
+export const RECCOBEATS_OPTIONS = optionNames<ReccobeatsOptions>(RECCOBEATS_OPTION_KEYS);
 
 export interface ResolvedReccobeatsOptions {
   baseUrl: URL;
@@ -48,11 +55,15 @@ function parseBaseUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new TypeError('reccobeats.baseUrl must be an absolute http(s) URL');
+    throw invalidUrl('reccobeats.baseUrl must be an absolute http(s) URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('reccobeats.baseUrl must use http or https');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl('reccobeats.baseUrl must use http or https');
   // fetch refuses URLs with credentials, and they would end up in logs; ReccoBeats needs none.
-  if (url.username || url.password) throw new TypeError('reccobeats.baseUrl must not carry credentials');
-  if (url.search || url.hash) throw new TypeError('reccobeats.baseUrl must not carry a query or fragment');
+  if (url.username || url.password) throw invalidUrl('reccobeats.baseUrl must not carry credentials');
+  if (url.search || url.hash) throw invalidUrl('reccobeats.baseUrl must not carry a query or fragment');
   return url;
+}
+
+function invalidUrl(message: string): RepriseOptionsError {
+  return new RepriseOptionsError('invalid_url', 'reccobeats.baseUrl', message);
 }

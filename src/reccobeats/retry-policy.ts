@@ -3,7 +3,7 @@
  * after an exponential backoff with full jitter (a random wait between 0 and the exponential ceiling), so many
  * workers that failed together do not retry together. A 429 waits what its Retry-After says, within a bound.
  */
-import { wholeNumber } from '../validate.js';
+import { knownKeys, optionNames, optionOfType, wholeNumber } from '../validate.js';
 
 export interface RetryPolicyOptions {
   /** Retries after the first attempt (default 3). */
@@ -17,6 +17,8 @@ export interface RetryPolicyOptions {
   /** Source of randomness in [0, 1) (default Math.random). */
   random?: () => number;
 }
+
+const RETRY_POLICY_OPTIONS = optionNames<RetryPolicyOptions>({ maxRetries: true, baseDelayMs: true, maxDelayMs: true, maxRetryAfterMs: true, random: true });
 
 export type AttemptOutcome =
   | { kind: 'success' }
@@ -35,6 +37,8 @@ export class RetryPolicy {
   private readonly random: () => number;
 
   constructor(options: RetryPolicyOptions = {}) {
+    knownKeys(options, RETRY_POLICY_OPTIONS, '');
+    optionOfType(options.random, 'function', 'random');
     this.maxRetries = wholeNumber(options.maxRetries ?? 3, 'maxRetries', 0);
     this.baseDelayMs = wholeNumber(options.baseDelayMs ?? 250, 'retryBaseDelayMs', 0);
     this.maxDelayMs = wholeNumber(options.maxDelayMs ?? 8_000, 'retryMaxDelayMs', this.baseDelayMs);

@@ -5,6 +5,7 @@
  */
 
 import { isSpotifyId } from '../registry/ids.js';
+import { RepriseInputError } from '../errors.js';
 
 export { isSpotifyId };
 
@@ -33,13 +34,13 @@ export function spotifyTrackIdFromHref(href: unknown): string | null {
   return isSpotifyId(segments[1]) ? segments[1] : null;
 }
 
-/** Throws a TypeError naming (a few of) the values that are not Spotify track IDs. */
+/** Throws a RepriseInputError naming (a few of) the values that are not Spotify track IDs. */
 export function assertSpotifyIds(ids: readonly unknown[]): asserts ids is readonly string[] {
   const invalid = ids.filter((id) => !isSpotifyId(id));
   if (invalid.length === 0) return;
   const shown = invalid.slice(0, 3).map(describe).join(', ');
   const more = invalid.length > 3 ? ` and ${invalid.length - 3} more` : '';
-  throw new TypeError(`Spotify track IDs are 22 letters and digits; invalid: ${shown}${more}`);
+  throw new RepriseInputError(`Spotify track IDs are 22 letters and digits; invalid: ${shown}${more}`);
 }
 
 function describe(value: unknown): string {

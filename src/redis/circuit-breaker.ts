@@ -2,7 +2,7 @@
  * Opens after consecutive failures so a dead or hung Redis costs nothing for a while, then lets one probe through
  * (half-open). Each failed probe doubles the pause, up to a ceiling; a success closes the circuit.
  */
-import { knownKeys, wholeNumber } from '../validate.js';
+import { knownKeys, optionNames, optionOfType, wholeNumber } from '../validate.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
@@ -15,6 +15,8 @@ export interface CircuitBreakerOptions {
   maxOpenMs?: number;
   now?: () => number;
 }
+
+const CIRCUIT_BREAKER_OPTIONS = optionNames<CircuitBreakerOptions>({ failureThreshold: true, openMs: true, maxOpenMs: true, now: true });
 
 export class CircuitBreaker {
   private readonly failureThreshold: number;
@@ -30,7 +32,8 @@ export class CircuitBreaker {
   openings = 0;
 
   constructor(options: CircuitBreakerOptions = {}) {
-    knownKeys(options, ['failureThreshold', 'openMs', 'maxOpenMs', 'now'], 'circuitBreaker');
+    knownKeys(options, CIRCUIT_BREAKER_OPTIONS, 'circuitBreaker');
+    optionOfType(options.now, 'function', 'circuitBreaker.now');
     this.failureThreshold = wholeNumber(options.failureThreshold ?? 3, 'circuitBreaker.failureThreshold');
     this.openMs = wholeNumber(options.openMs ?? 1_000, 'circuitBreaker.openMs');
     this.maxOpenMs = wholeNumber(options.maxOpenMs ?? 30_000, 'circuitBreaker.maxOpenMs', this.openMs);

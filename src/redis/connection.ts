@@ -3,6 +3,7 @@
  * bounded connect time, endless background reconnection. A comma-separated list of nodes means a Redis Cluster.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { RepriseOptionsError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -22,8 +23,12 @@ export interface ParsedRedisUrl {
   redacted: string;
 }
 
-export class RedisUrlError extends Error {
+/** redisUrl (or REDIS_URL) cannot be used: a RepriseOptionsError with code `invalid_url`. */
+export class RedisUrlError extends RepriseOptionsError {
   override name = 'RedisUrlError';
+  constructor(message: string) {
+    super('invalid_url', 'redisUrl', message);
+  }
 }
 
 const DEFAULT_PORT = 6379;

@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { RedisGateway, Unanswered } from './gateway.js';
 import { LuaScript } from './lua-script.js';
-import { wholeNumber } from '../validate.js';
+import { RepriseInputError } from '../errors.js';
+import { RepriseOptionsError, wholeNumber } from '../validate.js';
 
 /**
  * SET NX PX, repairing a lock key no lease of ours could have left: one without a TTL (set by hand, or a TTL lost to
@@ -109,7 +110,7 @@ export class LeaseLock {
     this.key = options.key;
     this.leaseMs = wholeNumber(options.leaseMs, 'leaseMs');
     this.renewEveryMs = wholeNumber(options.renewEveryMs ?? Math.max(1, Math.floor(this.leaseMs / 3)), 'renewEveryMs');
-    if (this.renewEveryMs >= this.leaseMs) throw new RangeError('renewEveryMs must be shorter than leaseMs');
+    if (this.renewEveryMs >= this.leaseMs) throw new RepriseOptionsError('conflicting_options', 'renewEveryMs', 'renewEveryMs must be shorter than leaseMs');
     this.gateway = options.gateway;
     this.logger = options.logger;
     this.name = options.name ?? options.key;
@@ -121,7 +122,7 @@ export class LeaseLock {
    * expiry, or of another type, is no live lease: it is replaced, and the replacement logged.
    */
   async acquire(token: string = randomUUID()): Promise<Lease | null> {
-    if (typeof token !== 'string' || token === '') throw new TypeError('a lease token is a non-empty string');
+    if (typeof token !== 'string' || token === '') throw new RepriseInputError('a lease token is a non-empty string');
     if (this.heldHere()) return null;
     if (!this.gateway.client) return this.hold(token, 'memory');
 

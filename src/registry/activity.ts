@@ -3,6 +3,7 @@
  * reason. Kept as plain counters for stats() and mirrored into the Prometheus metrics of the SPEC.
  */
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { RepriseInputError } from '../errors.js';
 
 export type LookupResult = 'validated' | 'missing' | 'unknown';
 
@@ -35,9 +36,9 @@ export class RegistryActivity {
 
   recordApiCallsAvoided(reason: string, count: number): void {
     if (typeof reason !== 'string' || !REASON.test(reason)) {
-      throw new TypeError(`an avoided-call reason is 1-40 characters of a-z, 0-9 and _, starting with a letter, got ${JSON.stringify(reason)}`);
+      throw new RepriseInputError(`an avoided-call reason is 1-40 characters of a-z, 0-9 and _, starting with a letter, got ${JSON.stringify(reason)}`);
     }
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
+    if (!Number.isInteger(count) || count < 0) throw new RepriseInputError(`count must be a whole number >= 0, got ${count}`);
     if (count === 0) return;
     const label = this.avoided.has(reason) || this.avoided.size < MAX_REASONS ? reason : 'other';
     this.avoided.set(label, (this.avoided.get(label) ?? 0) + count);

@@ -6,6 +6,7 @@
  *   forward, missing     expiry + reason code (1)        5 bytes
  *   reverse              expiry + Spotify ID (17)       21 bytes
  */
+import { RepriseInputError } from '../errors.js';
 import {
   RECCOBEATS_ID_BYTES,
   SPOTIFY_ID_BYTES,
@@ -33,7 +34,7 @@ export const DEFAULT_MISSING_REASON: MissingReason = 'not_found';
 
 export function missingReasonOf(reason: string | undefined): MissingReason {
   if (reason === undefined) return DEFAULT_MISSING_REASON;
-  if (typeof reason !== 'string') throw new TypeError(`a missing reason is a string, got ${typeof reason}`);
+  if (typeof reason !== 'string') throw new RepriseInputError(`a missing reason is a string, got ${typeof reason}`);
   return (MISSING_REASONS as readonly string[]).includes(reason) ? (reason as MissingReason) : 'other';
 }
 

@@ -27,7 +27,8 @@ import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
 import { RedisRegistryStore } from './redis-store.js';
 import { sweepRedisStore } from './sweeper.js';
 import { TieredRegistryStore } from './tiered-store.js';
-import { wholeNumber } from '../validate.js';
+import { RepriseInputError } from '../errors.js';
+import { knownKeys, optionNames, RepriseOptionsError, wholeNumber } from '../validate.js';
 
 export { BULK_CHUNK_IDS } from './tiered-store.js';
 const DEFAULT_SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -97,6 +98,12 @@ export interface IdRegistryStats extends ActivitySnapshot {
   repaired: number;
 }
 
+const ID_REGISTRY_OPTIONS = optionNames<IdRegistryOptions>({
+  gateway: true, keyPrefix: true, ttls: true, telemetry: true, logger: true, sweepIntervalMs: true, sweepMaxRunMs: true,
+  memoryMaxEntries: true, now: true,
+});
+const ID_REGISTRY_TTLS = optionNames<NonNullable<IdRegistryOptions['ttls']>>({ validatedSeconds: true, missingSeconds: true });
+
 export class IdRegistry {
   readonly ttls: IdRegistryTtls;
   private readonly telemetry: Telemetry;
@@ -123,7 +130,11 @@ export class IdRegistry {
   private readonly detachMetrics: () => void;
 
   constructor(options: IdRegistryOptions) {
-    if (!options?.gateway) throw new TypeError('IdRegistry needs the Redis gateway (memory-only mode: a gateway without a client)');
+    knownKeys(options, ID_REGISTRY_OPTIONS, '');
+    if (!options?.gateway) {
+      throw new RepriseOptionsError('missing_option', 'gateway', 'IdRegistry needs the Redis gateway (memory-only mode: a gateway without a client)');
+    }
+    knownKeys(options.ttls, ID_REGISTRY_TTLS, 'ttls');
     this.gateway = options.gateway;
     this.ttls = {
       validatedSeconds: parseTtl(options.ttls?.validatedSeconds ?? DEFAULT_TTLS.id_registry, 'ttls.validatedSeconds'),
@@ -148,11 +159,11 @@ export class IdRegistry {
     });
     this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
     if (!Number.isFinite(this.sweepIntervalMs) || this.sweepIntervalMs < 0) {
-      throw new RangeError(`sweepIntervalMs must be a number of milliseconds >= 0, got ${this.sweepIntervalMs}`);
+      throw new RepriseOptionsError('out_of_range', 'sweepIntervalMs', `sweepIntervalMs must be a number of milliseconds >= 0, got ${this.sweepIntervalMs}`);
     }
     this.sweepMaxRunMs = options.sweepMaxRunMs ?? DEFAULT_SWEEP_MAX_RUN_MS;
     if (!Number.isFinite(this.sweepMaxRunMs) || this.sweepMaxRunMs <= 0) {
-      throw new RangeError(`sweepMaxRunMs must be a number of milliseconds > 0, got ${this.sweepMaxRunMs}`);
+      throw new RepriseOptionsError('out_of_range', 'sweepMaxRunMs', `sweepMaxRunMs must be a number of milliseconds > 0, got ${this.sweepMaxRunMs}`);
     }
     if (this.sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => void this.sweepOnSchedule(), this.sweepIntervalMs);
@@ -386,7 +397,7 @@ export class IdRegistry {
 
   /** Adds a checked pair; a pair sharing either ID with an earlier one replaces it. */
   private keepPair(pair: unknown, bySpotify: Map<string, string>, byReccobeats: Map<string, string>): void {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError('each pair is [spotifyId, reccobeatsId]');
+    if (!Array.isArray(pair) || pair.length !== 2) throw new RepriseInputError('each pair is [spotifyId, reccobeatsId]');
     const [spotifyId, rawReccobeatsId] = pair as [unknown, unknown];
     assertSpotifyId(spotifyId);
     assertReccobeatsId(rawReccobeatsId);
@@ -514,13 +525,13 @@ export class IdRegistry {
 }
 
 function requireString(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'string') throw new RepriseInputError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
 }
 
 /** The input as an array (sliced later), after checking it is an iterable of IDs and not one string. */
 function listOf<T>(input: Iterable<T>, name: string): readonly T[] {
   if (typeof input === 'string' || input === null || typeof (input as Iterable<T>)?.[Symbol.iterator] !== 'function') {
-    throw new TypeError(`${name} must be an iterable (array, Set, ...) of IDs, not ${typeof input === 'string' ? 'a string' : String(input)}`);
+    throw new RepriseInputError(`${name} must be an iterable (array, Set, ...) of IDs, not ${typeof input === 'string' ? 'a string' : String(input)}`);
   }
   return Array.isArray(input) ? input : [...input];
 }

@@ -6,13 +6,15 @@
 export const SPOTIFY_ID_BYTES = 17;
 export const RECCOBEATS_ID_BYTES = 16;
 
+import { RepriseInputError } from '../errors.js';
+
 const SPOTIFY_ID = /^[0-9A-Za-z]{22}$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const DIGIT_OF = new Map([...BASE62].map((char, digit) => [char, BigInt(digit)]));
 const SIXTY_TWO = 62n;
 
-export class InvalidIdError extends TypeError {
+export class InvalidIdError extends RepriseInputError {
   override name = 'InvalidIdError';
   constructor(
     readonly kind: 'spotify' | 'reccobeats',

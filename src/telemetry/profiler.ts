@@ -3,6 +3,7 @@
  * most recent samples. Recording is on hot paths (every Redis read), so it only writes into a fixed ring per
  * operation; the sorting happens when someone asks for the summary.
  */
+import { RepriseInputError } from '../errors.js';
 
 export interface OperationProfile {
   count: number;
@@ -69,7 +70,7 @@ export class Profiler {
   /** The name a new operation is kept under: itself, or "other" once the bound is reached. */
   private admit(operation: string): string {
     if (!OPERATION_NAME.test(operation)) {
-      throw new TypeError(`profile names are 1-64 characters of letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(operation)}`);
+      throw new RepriseInputError(`profile names are 1-64 characters of letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(operation)}`);
     }
     return this.operations.size < MAX_OPERATIONS ? operation : 'other';
   }

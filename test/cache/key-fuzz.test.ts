@@ -1,13 +1,13 @@
 /**
  * A property-based sweep of the cache's key and value API with fast-check, against a real Redis: any key parts (any
  * UTF-16, lone surrogates included, any length), any prompt, any user id. Each call either works or fails with one of
- * reprise's own documented errors (InvalidKeyError for keys, UnsupportedValueError / EncodeError for values, a
- * TypeError for a malformed argument), never a URIError or anything else, and a refused call removes and writes
- * nothing.
+ * reprise's own documented errors (RepriseInputError: InvalidKeyError for keys, UnsupportedValueError / EncodeError
+ * for values, RepriseInputError itself for a malformed argument), never a URIError or anything else, and a refused
+ * call removes and writes nothing.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createCache, EncodeError, InvalidKeyError, UnsupportedValueError, type RepriseCache } from '../../src/index.js';
+import { createCache, EncodeError, InvalidKeyError, RepriseInputError, UnsupportedValueError, type RepriseCache } from '../../src/index.js';
 import { closeAfterEachTest, useRedisServer } from '../harness/lifecycle.js';
 import { recordingLogger } from '../harness/logger.js';
 import { hasRedisServer } from '../harness/redis-servers.js';
@@ -23,7 +23,7 @@ const anyKey = fc.oneof(anyPart, fc.array(anyPart, { maxLength: 4 }));
 
 /** reprise's own errors; anything else (URIError, a RangeError from deep inside) is a defect. */
 function isOwnError(error: unknown): boolean {
-  return error instanceof InvalidKeyError || error instanceof UnsupportedValueError || error instanceof EncodeError || (error instanceof TypeError && error.name === 'TypeError');
+  return error instanceof InvalidKeyError || error instanceof UnsupportedValueError || error instanceof EncodeError || error instanceof RepriseInputError;
 }
 
 describe.skipIf(!hasRedisServer)('cache key and value API under arbitrary input', () => {

@@ -136,8 +136,8 @@ describe.skipIf(!hasRedisServer).each(EXPRESS_VERSIONS)('admin input on $name', 
         [{ method: 'POST', path: '', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([1, 2, 3]) }, 415, /octet-stream/],
         [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"mood":["calm"],"extra":1}' }, 400, /unknown fields "mood", "extra"/],
         [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"force":"yes"}' }, 400, /force/],
-        [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"moods":"calm"}' }, 400, /moods must be a list/],
-        [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"moods":[]}' }, 400, /moods must be a list/],
+        [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"moods":"calm"}' }, 400, /moods must be a non-empty array/],
+        [{ method: 'POST', path: '', headers: { 'content-type': 'application/json' }, body: '{"moods":[]}' }, 400, /moods must be a non-empty array/],
         [{ method: 'POST', path: '?moods=calm', headers: {} }, 400, /unknown query parameter "moods"/],
       ];
       if (!hostParsers) {

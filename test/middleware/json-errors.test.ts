@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { HttpError, jsonErrorHandler } from '../../middleware/json-errors.js';
 import { metricsHandler } from '../../middleware/metrics-handler.js';
 import { assertCategory } from '../../src/cache/categories.js';
+import { encodeKey } from '../../src/cache/keys.js';
+import { RepriseInputError, RepriseOptionsError } from '../../src/errors.js';
 import { EXPRESS_VERSIONS } from '../harness/express-versions.js';
 
 describe.each(EXPRESS_VERSIONS)('standalone middleware on $name', ({ express }) => {
@@ -13,6 +15,9 @@ describe.each(EXPRESS_VERSIONS)('standalone middleware on $name', ({ express }) 
     app.post('/echo', express.json({ limit: '32b' }), (req, res) => { res.json(req.body); });
     app.get('/teapot', () => { throw new HttpError(418, 'short and stout', { spout: true }); });
     app.get('/category', () => { assertCategory('nope'); });
+    app.get('/input', () => { throw new RepriseInputError('moods[2] has no words', { details: { field: 'moods', index: 2 } }); });
+    app.get('/key', () => { encodeKey([]); });
+    app.get('/misconfigured', () => { throw new RepriseOptionsError('out_of_range', 'memory.maxEntries', 'memory.maxEntries must be a positive whole number'); });
     app.get('/boom', () => { throw new Error('redis://:hunter2@10.0.0.1 exploded'); });
     app.use(jsonErrorHandler({ error: (line: string) => logged.push(line) }));
     return app;
@@ -30,6 +35,18 @@ describe.each(EXPRESS_VERSIONS)('standalone middleware on $name', ({ express }) 
     const category = await request(app).get('/category');
     expect(category.status).toBe(400);
     expect(category.body.validCategories).toContain('recommendations');
+  });
+
+  it('answers any RepriseInputError 400 with its details, and a wrong option (the host\'s mistake) 500', async () => {
+    const logged: string[] = [];
+    const app = host(logged);
+    const input = await request(app).get('/input');
+    expect([input.status, input.body]).toEqual([400, { error: 'moods[2] has no words', field: 'moods', index: 2 }]);
+    const key = await request(app).get('/key');
+    expect([key.status, key.body.error]).toEqual([400, 'a cache key is a string, a number or a non-empty array of them']);
+    const misconfigured = await request(app).get('/misconfigured');
+    expect([misconfigured.status, misconfigured.body]).toEqual([500, { error: 'internal error' }]);
+    expect(logged.join('\n')).toContain('memory.maxEntries');
   });
 
   it('answers anything else with a bare 500, logging the cause (credentials redacted) but never sending it', async () => {

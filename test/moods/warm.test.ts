@@ -1,6 +1,7 @@
 /** Warm runs on one worker: what gets computed, bounded concurrency, progress while running, timeouts and failures. */
 import { describe, expect, it } from 'vitest';
 import { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
+import { RepriseInputError } from '../../src/errors.js';
 import type { ComputedRecommendations } from '../../src/moods/types.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
@@ -179,6 +180,13 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       await expect(instance.moods.startWarm({ moods: ['ok', 42 as never] })).rejects.toThrow(/moods\[1\] must be a string/);
       await expect(instance.moods.startWarm({ moods: Array(101).fill('x') })).rejects.toThrow(/at most 100 moods/);
       await expect(instance.moods.startWarm({ force: 'yes' as never })).rejects.toThrow(/force must be true or false/);
+      // Each refusal is a RepriseInputError naming the field (and the index of the mood), which HTTP answers 400 with.
+      await expect(instance.moods.startWarm({ moods: ['ok', 'x'.repeat(201)] })).rejects.toThrow(/moods\[1\] is longer than 200 characters/);
+      await expect(instance.moods.startWarm({ moods: ['ok', 'calm', '!!!'] })).rejects.toThrow(RepriseInputError);
+      await expect(instance.moods.startWarm({ moods: ['ok', 'calm', '!!!'] })).rejects.toMatchObject({
+        message: expect.stringMatching(/^moods\[2\] has no words/), details: { field: 'moods', index: 2 },
+      });
+      await expect(instance.moods.startWarm({ force: 1 as never })).rejects.toMatchObject({ details: { field: 'force' } });
       expect(workflow.calls).toEqual([]);
       expect(await instance.moods.progress()).toBeNull();
 

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ReccobeatsClient, type ReccobeatsClientOptions, type RetryEvent } from '../../src/reccobeats/client.js';
 import { ReccobeatsError } from '../../src/reccobeats/errors.js';
+import { RepriseInputError, RepriseOptionsError } from '../../src/errors.js';
 import { startReccobeatsSimulator, spotifyTrackIds, type ReccobeatsSimulator } from '../../src/reccobeats/simulator/index.js';
 import { spotifyTrackIdFromHref } from '../../src/reccobeats/spotify-ids.js';
 import { Telemetry } from '../../src/telemetry/telemetry.js';
@@ -85,16 +86,16 @@ describe('typed calls', () => {
 
   it('refuses bad arguments before sending anything', async () => {
     const reccobeats = client();
-    await expect(reccobeats.getTracks(spotifyTrackIds(41, 'too-many'))).rejects.toThrow(RangeError);
-    await expect(reccobeats.getTracks([])).rejects.toThrow(RangeError);
-    await expect(reccobeats.getTracks(['../v1/artist'])).rejects.toThrow(TypeError);
-    await expect(reccobeats.getAudioFeatures('a/b')).rejects.toThrow(TypeError);
-    await expect(reccobeats.getRecommendations({ seeds: [] })).rejects.toThrow(RangeError);
-    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(6, 's') })).rejects.toThrow(RangeError);
-    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(1, 's'), size: 101 })).rejects.toThrow(RangeError);
-    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(1, 's'), energy: Number.NaN })).rejects.toThrow(TypeError);
-    await expect(reccobeats.searchArtists({ searchText: ' ' })).rejects.toThrow(TypeError);
-    await expect(reccobeats.getArtistTracks(simulator.catalog.artists[0]!.id, { size: 51 })).rejects.toThrow(RangeError);
+    await expect(reccobeats.getTracks(spotifyTrackIds(41, 'too-many'))).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getTracks([])).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getTracks(['../v1/artist'])).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getAudioFeatures('a/b')).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getRecommendations({ seeds: [] })).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(6, 's') })).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(1, 's'), size: 101 })).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getRecommendations({ seeds: spotifyTrackIds(1, 's'), energy: Number.NaN })).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.searchArtists({ searchText: ' ' })).rejects.toThrow(RepriseInputError);
+    await expect(reccobeats.getArtistTracks(simulator.catalog.artists[0]!.id, { size: 51 })).rejects.toThrow(RepriseInputError);
     expect(simulator.requests.total).toBe(0);
   });
 
@@ -103,9 +104,12 @@ describe('typed calls', () => {
     expect(new ReccobeatsClient({ env: { RECCOBEATS_BASE_URL: 'http://127.0.0.1:9/api/' } }).baseUrl).toBe('http://127.0.0.1:9/api');
     expect(new ReccobeatsClient({ baseUrl: 'http://a.test', env: { RECCOBEATS_BASE_URL: 'http://b.test' } }).baseUrl).toBe('http://a.test');
     expect(new ReccobeatsClient({ env: {} }).batchSize).toBe(40);
-    expect(() => new ReccobeatsClient({ batchSize: 41, env: {} })).toThrow(RangeError);
-    expect(() => new ReccobeatsClient({ maxConcurrency: 0, env: {} })).toThrow(RangeError);
-    expect(() => new ReccobeatsClient({ baseUrl: 'ftp://x', env: {} })).toThrow(TypeError);
+    expect(() => new ReccobeatsClient({ batchSize: 41, env: {} })).toThrow(expect.objectContaining({ code: 'out_of_range', option: 'reccobeats.batchSize' }));
+    expect(() => new ReccobeatsClient({ maxConcurrency: 0, env: {} })).toThrow(RepriseOptionsError);
+    expect(() => new ReccobeatsClient({ baseUrl: 'ftp://x', env: {} })).toThrow(expect.objectContaining({ code: 'invalid_url', option: 'reccobeats.baseUrl' }));
+    // A bare client checks its option names as createReprise does, with the closest name suggested.
+    expect(() => new ReccobeatsClient({ timeotMs: 1, env: {} } as never)).toThrow(/unknown option "timeotMs"; did you mean timeoutMs\?/);
+    expect(() => new ReccobeatsClient({ timeotMs: 1, env: {} } as never)).toThrow(expect.objectContaining({ code: 'unknown_option', option: 'timeotMs' }));
     expect(() => new ReccobeatsClient({ baseUrl: 'https://user:secret@x.test', env: {} })).toThrow(/credentials/);
     try {
       new ReccobeatsClient({ baseUrl: 'https://user:secret@x.test', env: {} });

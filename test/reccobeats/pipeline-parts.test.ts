@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConcurrencyLimiter } from '../../src/reccobeats/concurrency-limiter.js';
 import { InFlightRequests } from '../../src/reccobeats/in-flight.js';
 import { parseRetryAfter, RetryPolicy } from '../../src/reccobeats/retry-policy.js';
+import { RepriseOptionsError } from '../../src/errors.js';
 
 describe('retry policy', () => {
   it('retries timeouts, network errors, 5xx and 429, and nothing else', () => {
@@ -40,8 +41,8 @@ describe('retry policy', () => {
   });
 
   it('rejects nonsense bounds', () => {
-    expect(() => new RetryPolicy({ maxRetries: -1 })).toThrow(RangeError);
-    expect(() => new RetryPolicy({ baseDelayMs: 500, maxDelayMs: 100 })).toThrow(RangeError);
+    expect(() => new RetryPolicy({ maxRetries: -1 })).toThrow(RepriseOptionsError);
+    expect(() => new RetryPolicy({ baseDelayMs: 500, maxDelayMs: 100 })).toThrow(expect.objectContaining({ code: 'out_of_range', option: 'retryMaxDelayMs' }));
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { FeatureTargets, ReccobeatsArtist, ReccobeatsAudioFeatures, ReccobeatsTrack } from '../types.js';
 import { isSpotifyId } from '../spotify-ids.js';
+import { RepriseOptionsError } from '../../validate.js';
 import { base62Id, pick, spotifyTrackIds, unitInterval, uuidFrom } from './deterministic.js';
 import { ARTIST_FIRST, ARTIST_SECOND, COUNTRIES, TITLE_FIRST, TITLE_SECOND } from './names.js';
 
@@ -37,7 +38,7 @@ export class SimulatedCatalog {
 
   constructor(options: SimulatedCatalogOptions = {}) {
     this.unknownFraction = options.unknownFraction ?? 0.25;
-    if (!(this.unknownFraction >= 0 && this.unknownFraction <= 1)) throw new RangeError('unknownFraction must be from 0 to 1');
+    if (!(this.unknownFraction >= 0 && this.unknownFraction <= 1)) throw new RepriseOptionsError('out_of_range', 'unknownFraction', 'unknownFraction must be from 0 to 1');
     this.seed = options.seed ?? 'reccobeats-simulator';
     this.browsableCount = options.browsableTracks ?? 3_000;
     this.artists = Array.from({ length: ARTIST_COUNT }, (_, index) => this.makeArtist(index));

@@ -3,6 +3,7 @@
  * yields the same catalog, on every machine and every run.
  */
 import { createHash } from 'node:crypto';
+import { RepriseInputError } from '../../errors.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -44,6 +45,6 @@ export function uuidFrom(text: string): string {
 
 /** `count` realistic Spotify track IDs (22 base62 characters), the same for the same seed. */
 export function spotifyTrackIds(count: number, seed = 'reprise'): string[] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number >= 0, got ${count}`);
+  if (!Number.isInteger(count) || count < 0) throw new RepriseInputError(`count must be a whole number >= 0, got ${count}`);
   return Array.from({ length: count }, (_, index) => base62Id(`spotify-track:${seed}:${index}`));
 }

@@ -4,6 +4,7 @@
  * sees as a timeout). A fault may be limited to one endpoint.
  */
 import type { SimulatorEndpoint } from './routes.js';
+import { RepriseOptionsError } from '../../validate.js';
 
 export interface FailNextOptions {
   /** HTTP status to answer with (default 500). */
@@ -31,7 +32,7 @@ export class FaultPlan {
 
   failNext(options: FailNextOptions = {}): void {
     const status = options.status ?? 500;
-    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`a fault status is 400-599, got ${status}`);
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RepriseOptionsError('out_of_range', 'status', `a fault status is 400-599, got ${status}`);
     const retryAfter = options.retryAfter === undefined ? undefined : String(options.retryAfter);
     this.plan({ kind: 'status', status, retryAfter }, options.count, options.endpoint);
   }
@@ -59,7 +60,7 @@ export class FaultPlan {
   }
 
   private plan(fault: Fault, count = 1, endpoint: SimulatorEndpoint | undefined): void {
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a whole number >= 1, got ${count}`);
+    if (!Number.isInteger(count) || count < 1) throw new RepriseOptionsError('out_of_range', 'count', `count must be a whole number >= 1, got ${count}`);
     this.planned.push({ fault, endpoint, remaining: count });
   }
 }

@@ -10,6 +10,7 @@ import { SIMULATOR_HEADER } from '../http-attempt.js';
 import { SimulatedCatalog, type SimulatedCatalogOptions } from './catalog.js';
 import { RequestCounters } from './counters.js';
 import { FaultPlan, type FailNextOptions } from './faults.js';
+import { knownKeys, optionNames, RepriseOptionsError } from '../../validate.js';
 import { routeRequest, SIMULATOR_NOTICE, type Answer, type SimulatorEndpoint, type SimulatorQuirks } from './routes.js';
 
 export type Latency = number | { minMs: number; maxMs: number };
@@ -24,6 +25,10 @@ export interface ReccobeatsSimulatorOptions extends SimulatedCatalogOptions {
   quirks?: SimulatorQuirks;
   logger?: Logger;
 }
+
+const SIMULATOR_OPTIONS = optionNames<ReccobeatsSimulatorOptions>({
+  port: true, host: true, latency: true, quirks: true, logger: true, unknownFraction: true, seed: true, browsableTracks: true,
+});
 
 export interface ReccobeatsSimulator {
   /** Base URL to give the client, e.g. http://127.0.0.1:41234 */
@@ -42,6 +47,7 @@ export interface ReccobeatsSimulator {
 }
 
 export async function startReccobeatsSimulator(options: ReccobeatsSimulatorOptions = {}): Promise<ReccobeatsSimulator> {
+  knownKeys(options, SIMULATOR_OPTIONS, '');
   const catalog = new SimulatedCatalog(options);
   const requests = new RequestCounters();
   const faults = new FaultPlan();
@@ -129,7 +135,7 @@ function safely(answer: () => Answer, logger: Logger): Answer {
 function checkedLatency(latency: Latency): Latency {
   const [min, max] = typeof latency === 'number' ? [latency, latency] : [latency.minMs, latency.maxMs];
   if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
-    throw new RangeError('latency is a number of ms >= 0 or { minMs, maxMs } with 0 <= minMs <= maxMs');
+    throw new RepriseOptionsError('out_of_range', 'latency', 'latency is a number of ms >= 0 or { minMs, maxMs } with 0 <= minMs <= maxMs');
   }
   return latency;
 }
