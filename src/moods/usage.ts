@@ -86,7 +86,6 @@ if range['err'] then
 end
 return { epoch, range }`);
 
-const UNAVAILABLE = Symbol('redis unavailable');
 
 export interface MoodCount {
   /** The normalised mood. */
@@ -136,12 +135,12 @@ export class MoodUsage {
       return;
     }
     const expireMs = Math.ceil(this.halfLifeMs * EXPIRE_AFTER_HALF_LIVES);
-    const recorded = await this.gateway.run(
+    const recorded = await this.gateway.attempt(
       'usage.record',
       (client) => RECORD.run(client, this.keys, [mood, now, this.halfLifeMs, this.maxMoods, expireMs, REBASE_AFTER_HALF_LIVES]),
-      UNAVAILABLE,
+      { write: true },
     );
-    if (recorded === UNAVAILABLE) {
+    if (!recorded.ok) {
       if (!this.degradedLogged) this.logger.warn('mood usage: Redis unavailable, counting requests in this process only');
       this.degradedLogged = true;
       this.memory.record(mood, now);
@@ -154,9 +153,8 @@ export class MoodUsage {
     if (n === 0) return [];
     const now = this.now();
     if (!this.gateway.client) return this.memory.top(n, now);
-    const reply = await this.gateway.run('usage.top', (client) => TOP.run(client, this.keys, [n]), UNAVAILABLE);
-    if (reply === UNAVAILABLE) return this.memory.top(n, now);
-    return this.parseTop(reply, now);
+    const reply = await this.gateway.attempt('usage.top', (client) => TOP.run(client, this.keys, [n]));
+    return reply.ok ? this.parseTop(reply.value, now) : this.memory.top(n, now);
   }
 
   /** Reads the script's `[epoch, [mood, score, ...]]` reply; anything else counts as no data. */

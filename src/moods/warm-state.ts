@@ -61,8 +61,8 @@ export class WarmState {
   async slotDone(slot: string): Promise<boolean> {
     let last = this.lastSlotHere;
     if (this.gateway.client) {
-      const stored = await this.gateway.run('warm.last_slot', (client) => client.get(this.lastSlotKey), null);
-      if (stored !== null && (last === null || stored > last)) last = stored;
+      const stored = await this.gateway.attempt('warm.last_slot', (client) => client.get(this.lastSlotKey));
+      if (stored.ok && stored.value !== null && (last === null || stored.value > last)) last = stored.value;
     }
     // Slots are ISO timestamps of one format: text order is time order.
     return last !== null && last >= slot;
@@ -89,8 +89,8 @@ export class WarmState {
   /** The progress last published by any worker, or null (none, unreadable, or Redis unavailable). */
   async lastPublished(): Promise<WarmProgress | null> {
     if (!this.gateway.client) return null;
-    const text = await this.gateway.run('warm.progress', (client) => client.get(this.jobKey), null);
-    return text === null ? null : parseProgress(text);
+    const text = await this.gateway.attempt('warm.progress', (client) => client.get(this.jobKey));
+    return text.ok && text.value !== null ? parseProgress(text.value) : null;
   }
 }
 

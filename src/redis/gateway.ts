@@ -1,7 +1,7 @@
 /**
  * The one funnel every Redis call goes through. It owns failure detection, the circuit breaker, error counting and
- * the backend state, so callers write `gateway.run(op, cmd, fallback)` (or `attempt` for the reason) and never see
- * Redis fail: an unanswered or refused command returns the caller's fallback.
+ * the backend state, so callers write `gateway.attempt(op, cmd)` and never see Redis fail: every call resolves to
+ * Redis's reply or to why there is none (unanswered, with its reason), and the caller answers the latter its own way.
  *
  * What counts as Redis failed (SPEC): the connection is closed or reconnecting, or Redis stopped making progress
  * (src/redis/progress-watch.ts): no reply settled and no byte arrived on any of its connections. A busy Redis is
@@ -167,12 +167,6 @@ export class RedisGateway {
         },
       );
     });
-  }
-
-  /** `attempt`, answering `fallback` for every failure. */
-  async run<T, F>(operation: string, command: (client: RedisClient) => Promise<T>, fallback: F, options?: { write?: boolean }): Promise<T | F> {
-    const outcome = await this.attempt(operation, command, options);
-    return outcome.ok ? outcome.value : fallback;
   }
 
   /**

@@ -47,16 +47,16 @@ export async function unlinkMatching(
   for (const node of masterConnections(client)) {
     let cursor = '0';
     do {
-      const page = await gateway.run('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH), null);
-      if (page === null) return { ...report, complete: false };
-      const [next, scanned] = page;
+      const page = await gateway.attempt('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH));
+      if (!page.ok) return { ...report, complete: false };
+      const [next, scanned] = page.value;
       cursor = next;
       const keys = scanned.filter(accept);
       if (keys.length === 0) continue;
       for (const key of keys) report.matched.add(key);
-      const removed = await gateway.run('unlink', () => unlinkOnNode(node, keys), null);
-      if (removed === null) return { ...report, complete: false };
-      report.removed += removed;
+      const removed = await gateway.attempt('unlink', () => unlinkOnNode(node, keys), { write: true });
+      if (!removed.ok) return { ...report, complete: false };
+      report.removed += removed.value;
     } while (cursor !== '0');
   }
   return report;

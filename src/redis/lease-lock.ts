@@ -231,12 +231,12 @@ export class LeaseLock {
 
   private async write(held: HeldLease, key: string, value: string, ttlMs: number): Promise<boolean> {
     if (held.released || held.scope === 'memory') return false;
-    const written = await this.gateway.run(
+    const written = await this.gateway.attempt(
       'lock.write',
       (client) => FENCED_SET.run(client, [this.key, key], [held.token, value, Math.ceil(ttlMs)]),
-      0,
+      { write: true },
     );
-    return Number(written) === 1;
+    return written.ok && Number(written.value) === 1;
   }
 
   private async release(held: HeldLease, finalWrites: readonly FencedWrite[]): Promise<void> {
@@ -249,7 +249,7 @@ export class LeaseLock {
     const keys = [this.key, ...finalWrites.map((write) => write.key)];
     const args = [token, ...finalWrites.flatMap((write) => [write.value, Math.ceil(write.ttlMs)])];
     // If Redis is unreachable the key simply expires at the end of the lease.
-    await this.gateway.run('lock.release', (client) => RELEASE.run(client, keys, args), 0);
+    await this.gateway.attempt('lock.release', (client) => RELEASE.run(client, keys, args), { write: true });
   }
 
   private drop(held: HeldLease): void {
