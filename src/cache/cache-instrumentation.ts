@@ -26,6 +26,14 @@ function newCounters(): CategoryCounters {
   return { memoryHits: 0, memoryMisses: 0, redisHits: 0, redisMisses: 0, decodeErrors: 0 };
 }
 
+const TIMED_OPERATIONS: readonly TimedOperation[] = ['get', 'get_many', 'set', 'delete', 'get_or_set', 'invalidate'];
+
+/** The labels and profile name of each operation, built once: observe runs on every Redis read. */
+const DURATION_LABELS = Object.fromEntries(
+  TIMED_OPERATIONS.map((operation) => [operation, { memory: Object.freeze({ operation, tier: 'memory' }), redis: Object.freeze({ operation, tier: 'redis' }) }]),
+) as Record<TimedOperation, Record<Tier, Readonly<{ operation: TimedOperation; tier: Tier }>>>;
+const PROFILE_NAMES = Object.fromEntries(TIMED_OPERATIONS.map((operation) => [operation, `cache.${operation}`])) as Record<TimedOperation, string>;
+
 /** One memory hit in this many is timed: timing every hit would cost as much as the hit itself. */
 const MEMORY_HIT_SAMPLE_MASK = 63;
 
@@ -90,10 +98,32 @@ export class CacheInstrumentation {
   }
 
   /** Times an operation that may reach Redis, under the tier that served it, inside a span when traced. */
-  async around<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>): Promise<T> {
+  around<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>): Promise<T> {
     const started = performance.now();
+    if (this.telemetry.tracing) return this.aroundTraced(operation, category, run, started);
+    // Untraced (the usual case) it is on every Redis read: one reaction to the operation's own promise, no async
+    // function of its own in between.
+    let running: Promise<T>;
     try {
-      if (!this.telemetry.tracing) return await run();
+      running = run();
+    } catch (error) {
+      this.observe(operation, this.backend(), started);
+      return Promise.reject(error);
+    }
+    return running.then(
+      (result) => {
+        this.observe(operation, this.backend(), started);
+        return result;
+      },
+      (error: unknown) => {
+        this.observe(operation, this.backend(), started);
+        throw error;
+      },
+    );
+  }
+
+  private async aroundTraced<T>(operation: TimedOperation, category: CacheCategory | 'all', run: (span?: Span) => Promise<T>, started: number): Promise<T> {
+    try {
       return await this.telemetry.span(`cache.${operation}`, async (span) => {
         const result = await run(span);
         span.setAttribute('cache.tier', this.backend());
@@ -110,8 +140,8 @@ export class CacheInstrumentation {
 
   private observe(operation: TimedOperation, tier: Tier, started: number): void {
     const seconds = (performance.now() - started) / 1_000;
-    this.telemetry.metrics.operationDuration.observe({ operation, tier }, seconds);
-    this.telemetry.profiler.record(`cache.${operation}`, seconds);
+    this.telemetry.metrics.operationDuration.observe(DURATION_LABELS[operation][tier], seconds);
+    this.telemetry.profiler.record(PROFILE_NAMES[operation], seconds);
   }
 
   private exportMetrics(): Array<() => void> {

@@ -16,24 +16,42 @@ export interface MemoryTierOptions {
 
 const MEMORY_OPTIONS = optionNames<MemoryTierOptions>({ maxEntries: true, maxBytes: true, purgeIntervalMs: true });
 
-/** lru-cache cannot hold null, a value callers may legitimately cache. */
-const CACHED_NULL = Symbol('reprise.cached-null');
+/**
+ * What the tier holds per key, built once when the value is stored: a hit hands out this very object (it is the
+ * engine's answer for a memory hit), so reading allocates nothing. An object, so null is a value like any other.
+ */
+export interface MemoryEntry {
+  readonly kind: 'memory';
+  readonly value: unknown;
+  /** The value as a settled promise, made by the first read that answers with one and kept for the next ones. */
+  settled?: Promise<unknown>;
+}
 
-type Stored = NonNullable<unknown> | typeof CACHED_NULL;
+/**
+ * A class rather than an object literal: V8 may decide that everything made at a literal's site lives long (after
+ * a large memory tier was filled there) and then put every later entry straight into the old generation, where a
+ * small, churning tier turns them into frequent full collections.
+ */
+class Entry implements MemoryEntry {
+  readonly kind = 'memory' as const;
+  settled: Promise<unknown> | undefined = undefined;
+
+  constructor(readonly value: unknown) {}
+}
 
 export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 
 export class MemoryTier {
   readonly maxEntries: number;
   readonly maxBytes: number;
-  private readonly lru: LRUCache<string, Stored>;
+  private readonly lru: LRUCache<string, MemoryEntry>;
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(options: MemoryTierOptions = {}) {
     knownKeys(options, MEMORY_OPTIONS, 'memory');
     this.maxEntries = wholeNumber(options.maxEntries ?? 1_000, 'memory.maxEntries');
     this.maxBytes = wholeNumber(options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES, 'memory.maxBytes');
-    this.lru = new LRUCache<string, Stored>({
+    this.lru = new LRUCache<string, MemoryEntry>({
       max: this.maxEntries,
       maxSize: this.maxBytes,
       ttlAutopurge: false,
@@ -46,8 +64,12 @@ export class MemoryTier {
 
   /** The value, or undefined when absent or expired. */
   get(key: string): unknown {
-    const stored = this.lru.get(key);
-    return stored === CACHED_NULL ? null : stored;
+    return this.lru.get(key)?.value;
+  }
+
+  /** The entry holding the value, or undefined when absent or expired. */
+  entry(key: string): MemoryEntry | undefined {
+    return this.lru.get(key);
   }
 
   /** `valueBytes`: the serialized size of the value; the key's length is added (keys are ASCII once encoded). */
@@ -58,9 +80,9 @@ export class MemoryTier {
       this.lru.delete(key);
       return;
     }
-    const stored = value === null ? CACHED_NULL : (value as Stored);
+    const entry: MemoryEntry = new Entry(value);
     const ttl = Math.max(1, Math.floor(ttlMs));
-    this.lru.set(key, stored, { ttl, size: Math.max(1, sizeBytes) });
+    this.lru.set(key, entry, { ttl, size: Math.max(1, sizeBytes) });
   }
 
   delete(key: string): boolean {

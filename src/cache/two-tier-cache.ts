@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { CACHE_CATEGORIES, assertCategory, parseTtl, type CacheCategory, type CategoryTtls } from './categories.js';
 import { InvalidationBus, type Invalidation } from './invalidation-bus.js';
 import { categoryPrefix, encodeKey, type CacheKey } from './keys.js';
-import { MemoryTier } from './memory-tier.js';
+import { MemoryTier, type MemoryEntry } from './memory-tier.js';
 import { DecodeError, decodeValue, encodeValue } from './serializer.js';
 import { isCluster, type RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -66,9 +66,9 @@ export interface InvalidationParticipant {
   invalidated(): void;
 }
 
-/** What one look at the tiers found. */
+/** What one look at the tiers found. A memory hit is the memory tier's own entry, built when the value was stored. */
 export type Lookup =
-  | { kind: 'memory'; value: unknown }
+  | MemoryEntry
   | { kind: 'redis'; value: unknown }
   | { kind: 'miss' }
   | { kind: 'unanswered'; reason: FailureReason };
@@ -179,9 +179,11 @@ export class TwoTierCache {
       return Promise.reject(error);
     }
     const found = this.lookup(category, fullKey, GET);
-    // A memory hit is answered with an already-settled promise: no async frame, no extra turn of the event loop.
-    if (!(found instanceof Promise)) return Promise.resolve(valueOf(found) as T | undefined);
-    return found.then(valueOf) as Promise<T | undefined>;
+    if (found instanceof Promise) return found.then(valueOf) as Promise<T | undefined>;
+    // A memory hit is answered with the entry's own settled promise, made once: no async frame, no extra turn of the
+    // event loop, nothing allocated.
+    if (found.kind === 'memory') return (found.settled ??= Promise.resolve(found.value)) as Promise<T | undefined>;
+    return Promise.resolve(valueOf(found) as T | undefined);
   }
 
   /** Like get, but not counted as a hit or a miss: for looking at the cache (coverage, housekeeping), not using it. */
@@ -388,19 +390,22 @@ export class TwoTierCache {
    */
   lookup(category: CacheCategory, fullKey: string, how: LookupHow): Lookup | Promise<Lookup> {
     const started = how.operation === 'get' && this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
-    const value = this.memory.get(fullKey);
-    if (value !== undefined) {
+    const entry = this.memory.entry(fullKey);
+    if (entry !== undefined) {
       if (how.counted) this.instrumentation.memoryHit(how.operation ?? 'get', category, started);
-      return { kind: 'memory', value };
+      return entry;
     }
     if (how.counted) this.instrumentation.count(category, 'memory_miss');
     if (how.memoryOnly) return MISS;
     const counted = how.counted ? category : null;
     if (!how.operation) return this.lookupRedis(counted, fullKey);
-    return this.instrumentation.around(how.operation, category, async (span) => {
-      const found = await this.lookupRedis(counted, fullKey);
-      span?.setAttribute('cache.hit', found.kind === 'redis');
-      return found;
+    return this.instrumentation.around(how.operation, category, (span) => {
+      const reading = this.lookupRedis(counted, fullKey);
+      if (span === undefined) return reading;
+      return reading.then((found) => {
+        span.setAttribute('cache.hit', found.kind === 'redis');
+        return found;
+      });
     });
   }
 
@@ -418,17 +423,19 @@ export class TwoTierCache {
   }
 
   /** What Redis holds for one key (a miss when no Redis is configured); counted under `category` unless null. */
-  private async lookupRedis(category: CacheCategory | null, fullKey: string): Promise<Lookup> {
-    if (!this.gateway.client) return MISS;
+  private lookupRedis(category: CacheCategory | null, fullKey: string): Promise<Lookup> {
+    if (!this.gateway.client) return Promise.resolve(MISS);
     const mark = this.changes.mark();
-    const read = await this.gateway.attempt('get', (client) => client.get(fullKey));
-    if (!read.ok) {
-      if (category) this.instrumentation.count(category, 'redis_miss');
-      // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
-      return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
-    }
-    const value = this.acceptFromRedis(category, fullKey, read.value, mark);
-    return value === undefined ? MISS : { kind: 'redis', value };
+    // Every Redis read comes this way: one reaction to the gateway's answer, no async function of its own.
+    return this.gateway.attempt('get', (client) => client.get(fullKey)).then((read): Lookup => {
+      if (!read.ok) {
+        if (category) this.instrumentation.count(category, 'redis_miss');
+        // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
+        return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
+      }
+      const value = this.acceptFromRedis(category, fullKey, read.value, mark);
+      return value === undefined ? MISS : { kind: 'redis', value };
+    });
   }
 
   /** Adds to `found` what Redis holds for `fullKeys`; keys Redis lacks, or did not answer for, stay out. */
