@@ -19,6 +19,14 @@ async function runCollectors(this: Collected): Promise<void> {
   await Promise.all([...sources].map((source) => source(this)));
 }
 
+/** Observations a live object (a cache instance) holds back from its hot path, folded in before a metric is read. */
+const flushes = new WeakMap<object, Set<() => void>>();
+
+/** prom-client calls this on each scrape of a histogram: every live source folds in what it holds back. */
+function runFlushes(this: Histogram<string>): void {
+  for (const flush of flushes.get(this) ?? []) flush();
+}
+
 /** Buckets from 50 µs to 5 s: cache operations live in µs to ms, upstream calls in seconds. */
 export const LATENCY_BUCKETS_SECONDS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -65,6 +73,7 @@ export class RepriseMetrics {
       labelNames: ['operation', 'tier'] as const,
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
+      collect: runFlushes,
     }));
     this.cacheErrors = once('reprise_cache_errors_total', () => new Counter({
       name: 'reprise_cache_errors_total',
@@ -175,5 +184,16 @@ export class RepriseMetrics {
     const entry = source as Source;
     sources.add(entry);
     return () => sources.delete(entry);
+  }
+
+  /**
+   * Lets a live object observe `histogram` in batches: `flush` folds in what it holds back, and runs before every
+   * scrape, so a scrape sees every observation. Returns the removal, called when that object closes.
+   */
+  flushBeforeScrape(histogram: Histogram<string>, flush: () => void): () => void {
+    let sources = flushes.get(histogram);
+    if (!sources) flushes.set(histogram, (sources = new Set()));
+    sources.add(flush);
+    return () => sources.delete(flush);
   }
 }
