@@ -183,10 +183,11 @@ class ValueEncoder {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const item = object[key];
-      this.steps.push(key);
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw this.refuse('is a key superjson refuses (a prototype-pollution guard)');
-      const json = this.walk(item);
-      this.steps.pop();
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+        this.steps.push(key);
+        throw this.refuse('is a key superjson refuses (a prototype-pollution guard)');
+      }
+      const json = isOwnJson(item) ? item : this.walkAt(key, item);
       if (copy !== undefined) copy[key] = json;
       else if (json !== item) {
         copy = {};
@@ -200,15 +201,24 @@ class ValueEncoder {
     return copy ?? object;
   }
 
+  /** `walk` one step down (an object key or an array index), with the step kept for paths and annotations. */
+  private walkAt(step: string | number, item: unknown): unknown {
+    this.steps.push(step);
+    const json = this.walk(item);
+    this.steps.pop();
+    return json;
+  }
+
   /** Array indices only: other properties of an array are not kept, as with JSON. */
   private walkArray(array: unknown[]): unknown {
     let copy: unknown[] | undefined;
     for (let i = 0; i < array.length; i++) {
       const item = array[i];
-      this.steps.push(i);
-      if (item === undefined && !(i in array)) throw this.refuse('is a hole in a sparse array (store undefined or null there)');
-      const json = this.walk(item);
-      this.steps.pop();
+      if (item === undefined && !(i in array)) {
+        this.steps.push(i);
+        throw this.refuse('is a hole in a sparse array (store undefined or null there)');
+      }
+      const json = isOwnJson(item) ? item : this.walkAt(i, item);
       if (copy !== undefined) copy.push(json);
       else if (json !== item) {
         copy = array.slice(0, i);
@@ -301,6 +311,22 @@ class ValueEncoder {
       default:
         return key === null ? '.get(null)' : `.values()[${entry}]`;
     }
+  }
+}
+
+/**
+ * Strings, booleans, null and finite numbers other than -0: their own JSON, with nothing to check or annotate. Most
+ * leaves of a value are these, and the walk takes them without a step or a call.
+ */
+function isOwnJson(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
+    default:
+      return value === null;
   }
 }
 
