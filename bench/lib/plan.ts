@@ -38,6 +38,7 @@ export const PLAN: PlannedRow[] = [
   { scenario: 'l1-get-hit', caseFile: 'cache-manager', variant: 'l1-get', label: 'cache-manager 7', role: 'contender' },
 
   { scenario: 'redis-get-hit', caseFile: 'bare', variant: 'ioredis-get', label: 'ioredis GET', role: 'baseline' },
+  { scenario: 'redis-get-hit', caseFile: 'bare', variant: 'ioredis-get-parse', label: 'ioredis GET + JSON.parse', role: 'reference' },
   { scenario: 'redis-get-hit', caseFile: 'reprise', variant: 'redis-get', label: 'reprise', role: 'contender' },
   { scenario: 'redis-get-hit', caseFile: 'reprise', variant: 'redis-get', role: 'contender', ...REPRISE_AUTO_PIPELINING },
   { scenario: 'redis-get-hit', caseFile: 'bentocache', variant: 'redis-get', label: 'bentocache', role: 'contender' },

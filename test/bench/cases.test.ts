@@ -64,6 +64,15 @@ describe.skipIf(!hasRedisServer)('bench contenders against a real Redis', () => 
     expect(result.evidence.misses).toBe(0);
   });
 
+  it('the ioredis baseline reads what reprise stores for the bench value, and its JSON.parse reference parses it', async () => {
+    const { result } = await run('bare', 'ioredis-get-parse');
+    expect(result.redisCommandsPerOp).toEqual({ get: 1 });
+    expect(result.evidence.misses).toBe(0);
+    expect(result.setup).toContain('JSON.parse');
+    const [stored] = server.cli('KEYS', 'test-bare-ioredis-get-parse:*').split('\n');
+    expect(server.cli('GET', stored!)).toMatch(/^r1:\d+:\{"json":/);
+  });
+
   it('storms: reprise calls the factory once per 1000 callers, the hand-written cache-aside 1000 times', async () => {
     const reprise = await run('reprise', 'get-or-set', 1);
     expect(reprise.result.evidence).toMatchObject({ mostFactoryCallsInOneStorm: 1, factoryCallsPerStorm: 1, wrongAnswers: 0 });
