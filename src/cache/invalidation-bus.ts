@@ -49,11 +49,14 @@ export class InvalidationBus {
   private readonly pendingKeys = new Set<string>();
   /** The announcement that will carry them. */
   private flushing: Promise<void> | null = null;
+  /** How every announcement of this instance starts (publish writes `origin` first). */
+  private readonly ownMessageStart: string;
   /** Settles once the first SUBSCRIBE is confirmed (true) or failed (false); memory-only mode: false at once. */
   readonly subscribed: Promise<boolean>;
 
   constructor(options: InvalidationBusOptions) {
     this.options = options;
+    this.ownMessageStart = `{"origin":${JSON.stringify(options.instanceId)},`;
     const subscriber = options.subscriber;
     if (!subscriber) {
       this.subscribed = Promise.resolve(false);
@@ -96,12 +99,13 @@ export class InvalidationBus {
   }
 
   /** Tells the other instances; a failure is counted by the gateway and never reaches the caller. */
-  async publish(invalidation: Invalidation): Promise<void> {
-    if (!this.options.subscriber) return;
+  publish(invalidation: Invalidation): Promise<void> {
+    if (!this.options.subscriber) return Promise.resolve();
     const message: Message = { origin: this.options.instanceId, ...invalidation };
     const text = JSON.stringify(message);
-    const sent = await this.options.gateway.attempt('publish', (client) => client.publish(this.options.channel, text));
-    if (sent.ok) this.published += 1;
+    return this.options.gateway.attempt('publish', (client) => client.publish(this.options.channel, text)).then((sent) => {
+      if (sent.ok) this.published += 1;
+    });
   }
 
   /**
@@ -110,11 +114,13 @@ export class InvalidationBus {
    * each. A write Redis refused is not announced (Redis still holds what the others have); one whose reply came
    * after the caller was answered is announced when it lands.
    */
-  async writeAndPublish<T>(operation: string, write: (client: RedisClient) => Promise<T>, keys: readonly string[]): Promise<Attempt<T>> {
-    const outcome = await this.options.gateway.attempt(operation, write, { write: true });
-    if (outcome.ok) await this.announce(keys);
-    else void outcome.late?.then((landed) => landed && this.announce(keys));
-    return outcome;
+  writeAndPublish<T>(operation: string, write: (client: RedisClient) => Promise<T>, keys: readonly string[]): Promise<Attempt<T>> {
+    // Every write comes this way: reactions to the gateway's answer, no async function of its own.
+    return this.options.gateway.attempt(operation, write, { write: true }).then((outcome) => {
+      if (outcome.ok) return this.announce(keys).then(() => outcome);
+      void outcome.late?.then((landed) => landed && this.announce(keys));
+      return outcome;
+    });
   }
 
   /** Queues keys for the next announcement, sent after the replies of this turn have been read. */
@@ -125,15 +131,17 @@ export class InvalidationBus {
     return this.flushing;
   }
 
-  private async sendPending(): Promise<void> {
+  private sendPending(): Promise<void> {
     const keys = [...this.pendingKeys];
     this.pendingKeys.clear();
     this.flushing = null;
+    // Most turns have fewer keys to announce than one message carries.
+    if (keys.length > 0 && keys.length <= KEYS_PER_MESSAGE) return this.publish({ keys });
     const messages: Promise<void>[] = [];
     for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
       messages.push(this.publish({ keys: keys.slice(start, start + KEYS_PER_MESSAGE) }));
     }
-    await Promise.all(messages);
+    return Promise.all(messages).then(() => undefined);
   }
 
   stats(): { published: number; received: number } {
@@ -146,6 +154,8 @@ export class InvalidationBus {
   }
 
   private receive(text: string): void {
+    // Each announcement of this instance comes back to it on the channel: told apart by its first bytes, not parsed.
+    if (text.startsWith(this.ownMessageStart)) return;
     const message = parseMessage(text);
     if (!message || message.origin === this.options.instanceId) return;
     const ours = (key: string) => key.startsWith(this.options.keyPrefix);
@@ -166,7 +176,10 @@ function parseMessage(text: string): Message | null {
   }
   if (typeof data !== 'object' || data === null) return null;
   const { origin, keys, prefixes } = data as Record<string, unknown>;
-  const stringList = (value: unknown) => value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
-  if (typeof origin !== 'string' || !stringList(keys) || !stringList(prefixes)) return null;
+  if (typeof origin !== 'string' || !isStringList(keys) || !isStringList(prefixes)) return null;
   return { origin, keys: keys as string[] | undefined, prefixes: prefixes as string[] | undefined };
+}
+
+function isStringList(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 }

@@ -415,10 +415,11 @@ export class TwoTierCache {
     this.changes.changed(fullKey);
     this.memory.set(fullKey, value, ttlMs, encoded.size);
     if (!this.gateway.client || memoryOnly) return false;
-    return this.instrumentation.around('set', category, async (span) => {
+    return await this.instrumentation.around('set', category, (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
-      const written = await this.bus.writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey]);
-      return written.ok || isReplyErrorReason(written.reason);
+      return this.bus
+        .writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey])
+        .then((written) => written.ok || isReplyErrorReason(written.reason));
     });
   }
 
