@@ -40,6 +40,8 @@ export class ChangeLog {
   }
 
   unchangedSince(key: string, mark: number): boolean {
+    // Nothing at all changed since the mark (every read's case while nobody writes): no key to look up.
+    if (mark === this.sequence) return true;
     return this.lastBulkChange <= mark && (this.lastChange.get(key) ?? 0) <= mark;
   }
 }
