@@ -37,7 +37,7 @@ export interface BarCheck {
   bar: string;
   measured: string;
   pass: boolean;
-  /** For a bar on a ratio: whether its interquartile range lies wholly on the verdict's side of the limit. */
+  /** For a bar on a ratio: whether its interquartile range is narrower than the median's distance to the limit. */
   settled?: boolean;
   why?: string;
 }
@@ -131,19 +131,17 @@ export function libraryBars(rows: readonly MeasuredRow[]): BarCheck[] {
 
 /**
  * A bar on a ratio paired round by round: the verdict is the median's, and it is settled when the interquartile
- * range lies wholly on the verdict's side of the limit, i.e. the spread of the rounds is narrower than the margin the
- * verdict claims. Otherwise the bench says more rounds are needed to tell.
+ * range of the rounds is narrower than the margin the verdict claims (the distance from the median to the limit).
  */
 function limitCheck(costs: readonly number[], limit: number, { strict = false } = {}): Pick<BarCheck, 'measured' | 'pass' | 'settled'> {
   const { median, p25, p75, samples } = summarize(costs);
-  const within = (value: number) => (strict ? value < limit : value <= limit);
-  const pass = within(median);
-  const settled = samples > 0 && (pass ? within(p75) : !within(p25));
+  const pass = strict ? median < limit : median <= limit;
+  const width = p75 - p25;
+  const margin = Math.abs(limit - median);
+  const settled = samples > 0 && width < margin;
   const spread = `IQR ${ratio(p25)} – ${ratio(p75)}, ${samples} rounds`;
-  const verdict = settled
-    ? `the whole IQR is ${pass ? 'within' : 'beyond'} the ${limit}x limit`
-    : `the IQR reaches across the ${limit}x limit: not settled, run more rounds`;
-  return { measured: `${ratio(median)} (${spread}): ${verdict}`, pass, settled };
+  const verdict = `IQR ${width.toFixed(2)} wide, ${margin.toFixed(2)} from the ${limit}x limit: ${settled ? 'settled' : 'not settled'}`;
+  return { measured: `${ratio(median)} (${spread}; ${verdict})`, pass, settled };
 }
 
 export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly BarCheck[], settings: BenchSettings): string {
@@ -167,7 +165,7 @@ export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly B
     `${settings.rounds} rounds of ~${settings.roundMs} ms per contender after ${settings.warmupMs} ms of warm-up, each contender in its own ` +
     'process; the contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds. ' +
     'A bar on a ratio takes the ratio round by round against its reference (the baseline, the awaited lru-cache get, or the rival) and is settled ' +
-    'when the interquartile range of those ratios lies wholly on one side of its limit. reprise is held to being ahead of bentocache and ' +
+    'when the interquartile range of those ratios is narrower than the median\'s distance to its limit. reprise is held to being ahead of bentocache and ' +
     'cache-manager where they do the same work: the Redis hit, and the tiered set with its announcement to other instances (bentocache only: ' +
     "cache-manager's set tells no other instance).";
   return [table, '', method, ...(settingsTable ? ['', settingsTable] : []), '', 'SPEC bars:', ...barLines, '', 'How each contender was set up:', ...setups].join('\n');

@@ -54,8 +54,8 @@ describe('side-by-side figures', () => {
       ["tiered set, ~1 KB value with a Date: reprise ahead of bentocache (its time per operation over bentocache's, same round, < 1x)", false, true],
       ['N concurrent misses on one key: one factory call per process', false, undefined],
     ]);
-    expect(bars[0]!.measured).toBe('2.00x (IQR 2.00x – 2.00x, 4 rounds): the whole IQR is beyond the 1.5x limit; 3.00x of a synchronous lru-cache get');
-    expect(bars[2]!.measured).toBe('0.97x (IQR 0.94x – 1.05x, 4 rounds): the IQR reaches across the 1x limit: not settled, run more rounds');
+    expect(bars[0]!.measured).toBe('2.00x (IQR 2.00x – 2.00x, 4 rounds; IQR 0.00 wide, 0.50 from the 1.5x limit: settled); 3.00x of a synchronous lru-cache get');
+    expect(bars[2]!.measured).toBe('0.97x (IQR 0.94x – 1.05x, 4 rounds; IQR 0.11 wide, 0.03 from the 1x limit: not settled)');
   });
 });
 
