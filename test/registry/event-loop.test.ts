@@ -50,7 +50,7 @@ async function stallsDuring(work: () => Promise<unknown>): Promise<{ long: numbe
 describe('bulk registry calls of 300,000 IDs yield to the event loop', () => {
   const opened = closeAfterEachTest<OpenRegistry>();
 
-  it('in memory mode', async () => {
+  it('in memory mode', { timeout: 120_000 }, async () => {
     const registry = memoryRegistry();
     const ids = freshSpotifyIds(IDS);
     const pairs = freshPairs(IDS);
@@ -67,7 +67,7 @@ describe('bulk registry calls of 300,000 IDs yield to the event loop', () => {
   describe.skipIf(!hasRedisServer)('on a real Redis', () => {
     const server = useRedisServer();
 
-    it('checks, marks and reads 300,000 IDs without a long stall', async () => {
+    it('checks, marks and reads 300,000 IDs without a long stall', { timeout: 120_000 }, async () => {
       const open = await openRegistry(server().url, 'loop:');
       opened.push(open);
       const ids = freshSpotifyIds(IDS);
