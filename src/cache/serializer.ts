@@ -118,12 +118,9 @@ class ValueEncoder {
 
   /** The JSON form of `value`: `value` itself when it is plain JSON all the way down, otherwise a transformed copy. */
   private walk(value: unknown): unknown {
+    if (isOwnJson(value)) return value;
     switch (typeof value) {
-      case 'string':
-      case 'boolean':
-        return value;
       case 'number':
-        if (Number.isFinite(value) && (value !== 0 || 1 / value > 0)) return value;
         this.annotate(['number']);
         return Number.isNaN(value) ? 'NaN' : value === 0 ? '-0' : value > 0 ? 'Infinity' : '-Infinity';
       case 'bigint':
