@@ -48,10 +48,6 @@ export class ProgressWatch {
     this.tickMs = Math.min(50, Math.max(2, Math.floor(options.silenceMs / 5)));
   }
 
-  get waitingCalls(): number {
-    return this.waiting.size;
-  }
-
   /** A call starts waiting for its reply. */
   begin(release: (why: Release) => void): WaitingCall {
     if (this.waiting.size === 0) this.silentMs = 0;
