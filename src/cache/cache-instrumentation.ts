@@ -20,6 +20,14 @@ export interface CategoryCounters {
   decodeErrors: number;
 }
 
+export interface CategoryStats {
+  hits: number;
+  misses: number;
+  hitRate: number;
+  memory: { hits: number; misses: number };
+  redis: { hits: number; misses: number; decodeErrors: number };
+}
+
 export type ReadOutcome = 'memory_hit' | 'memory_miss' | 'redis_hit' | 'redis_miss' | 'redis_undecodable';
 
 function newCounters(): CategoryCounters {
@@ -92,6 +100,33 @@ export class CacheInstrumentation {
         counters.redisMisses += n;
         break;
     }
+  }
+
+  /** The read figures of stats(): per category, in all, and per tier. */
+  figures() {
+    const total = { hits: 0, misses: 0, memory: { hits: 0, misses: 0 }, redis: { hits: 0, misses: 0, decodeErrors: 0 } };
+    const categories = {} as Record<CacheCategory, CategoryStats>;
+    for (const category of CACHE_CATEGORIES) {
+      const c = this.counters[category];
+      const hits = c.memoryHits + c.redisHits;
+      // Every read that missed memory went on to Redis (or would have): its outcome there decides.
+      const misses = c.memoryMisses - c.redisHits;
+      categories[category] = {
+        hits,
+        misses,
+        hitRate: ratio(hits, hits + misses),
+        memory: { hits: c.memoryHits, misses: c.memoryMisses },
+        redis: { hits: c.redisHits, misses: c.redisMisses, decodeErrors: c.decodeErrors },
+      };
+      total.hits += hits;
+      total.misses += misses;
+      total.memory.hits += c.memoryHits;
+      total.memory.misses += c.memoryMisses;
+      total.redis.hits += c.redisHits;
+      total.redis.misses += c.redisMisses;
+      total.redis.decodeErrors += c.decodeErrors;
+    }
+    return { ...total, hitRate: ratio(total.hits, total.hits + total.misses), categories };
   }
 
   /** A memory hit: counted, timed when sampled, and a span when the caller is inside a recorded trace. */
@@ -194,4 +229,8 @@ export class CacheInstrumentation {
       }),
     ];
   }
+}
+
+function ratio(part: number, whole: number): number {
+  return whole === 0 ? 0 : part / whole;
 }

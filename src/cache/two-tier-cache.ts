@@ -18,6 +18,7 @@ import { isCluster, type RedisClient } from '../redis/connection.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import type { Span } from '@opentelemetry/api';
 import { CacheInstrumentation, type TimedOperation } from './cache-instrumentation.js';
+export type { CategoryStats } from './cache-instrumentation.js';
 import { ChangeLog } from './change-log.js';
 import { ACROSS_WORKERS_OPTIONS, AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, type AcrossWorkersOptions, type Found } from './across-workers.js';
 import { RepriseInputError } from '../errors.js';
@@ -110,13 +111,6 @@ const FULL_KEYS_KEPT = 1_024;
 const FULL_KEY_MAX_LENGTH = 64;
 
 
-export interface CategoryStats {
-  hits: number;
-  misses: number;
-  hitRate: number;
-  memory: { hits: number; misses: number };
-  redis: { hits: number; misses: number; decodeErrors: number };
-}
 
 export class TwoTierCache {
   readonly keyPrefix: string;
@@ -298,53 +292,25 @@ export class TwoTierCache {
   }
 
   stats() {
-    let hits = 0;
-    let misses = 0;
-    let memoryHits = 0;
-    let memoryMisses = 0;
-    let redisHits = 0;
-    let redisMisses = 0;
-    let decodeErrors = 0;
-    const categories = {} as Record<CacheCategory, CategoryStats>;
-    for (const category of CACHE_CATEGORIES) {
-      const c = this.instrumentation.counters[category];
-      const categoryHits = c.memoryHits + c.redisHits;
-      // Every read that missed memory went on to Redis (or would have): its outcome there decides.
-      const categoryMisses = c.memoryMisses - c.redisHits;
-      categories[category] = {
-        hits: categoryHits,
-        misses: categoryMisses,
-        hitRate: ratio(categoryHits, categoryHits + categoryMisses),
-        memory: { hits: c.memoryHits, misses: c.memoryMisses },
-        redis: { hits: c.redisHits, misses: c.redisMisses, decodeErrors: c.decodeErrors },
-      };
-      hits += categoryHits;
-      misses += categoryMisses;
-      memoryHits += c.memoryHits;
-      memoryMisses += c.memoryMisses;
-      redisHits += c.redisHits;
-      redisMisses += c.redisMisses;
-      decodeErrors += c.decodeErrors;
-    }
+    const { hits, misses, hitRate, categories, memory: memoryReads, redis: redisReads } = this.instrumentation.figures();
     const redis = this.gateway.status();
     return {
       cacheType: redis.backend,
       hits,
       misses,
-      hitRate: ratio(hits, hits + misses),
+      hitRate,
       coalesced: this.coalesced,
       acrossWorkers: this.acrossWorkers.stats(),
       categories,
       tiers: {
         memory: {
-          hits: memoryHits,
-          misses: memoryMisses,
+          ...memoryReads,
           entries: this.memory.entries,
           bytes: this.memory.bytes,
           maxEntries: this.memory.maxEntries,
           maxBytes: this.memory.maxBytes,
         },
-        redis: { ...redis, hits: redisHits, misses: redisMisses, decodeErrors, invalidations: this.bus.stats() },
+        redis: { ...redis, ...redisReads, invalidations: this.bus.stats() },
       },
     };
   }
@@ -547,7 +513,3 @@ const GET: LookupHow = Object.freeze({ counted: true, operation: 'get' });
 const UNCOUNTED: LookupHow = Object.freeze({ counted: false });
 const MEMORY_COUNTED: LookupHow = Object.freeze({ counted: true, memoryOnly: true });
 const GET_OR_SET_MEMORY: LookupHow = Object.freeze({ counted: true, operation: 'get_or_set', memoryOnly: true });
-
-function ratio(part: number, whole: number): number {
-  return whole === 0 ? 0 : part / whole;
-}
