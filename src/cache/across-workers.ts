@@ -80,7 +80,7 @@ export class AcrossWorkers {
       const lease = await lock.acquire();
       if (lease) {
         try {
-          if (lease.scope === 'memory') return this.alone(computeAndStore);
+          if (lease.scope === 'memory') return await this.alone(computeAndStore);
           // Whoever held the lease may have stored the value just before letting go.
           const stored = await lookup();
           if (stored.found) return this.receive(stored.value);

@@ -4,8 +4,8 @@
  * so the receiver drops its whole memory tier on reconnect rather than serve stale entries.
  */
 import type { RedisClient } from '../redis/connection.js';
-import type { Attempt, RedisGateway } from '../redis/gateway.js';
-import { quitOrDisconnect } from '../redis/gateway.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { quitOrDisconnect, type Attempt, type RedisGateway } from '../redis/gateway.js';
 import type { Logger } from '../logger.js';
 
 /** Keys per announcement: a burst of thousands of writes becomes a few messages of bounded size. */
@@ -127,7 +127,7 @@ export class InvalidationBus {
   private announce(keys: readonly string[]): Promise<void> {
     if (!this.options.subscriber) return Promise.resolve();
     for (const key of keys) this.pendingKeys.add(key);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.sendPending());
+    this.flushing ??= nextTurn().then(() => this.sendPending());
     return this.flushing;
   }
 
