@@ -9,7 +9,6 @@
  * Only an outage opens the circuit.
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
-import type { Redis } from 'ioredis';
 import { describeClient, isCluster, type RedisClient } from './connection.js';
 import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
 import { ProgressWatch, type Release } from './progress-watch.js';
@@ -112,6 +111,7 @@ export class RedisGateway {
       silenceMs: options.commandTimeoutMs,
       maxWaitMs: this.maxWaitMs,
       onStall: (released) => this.stalled(released),
+      bytesReceived: () => (this.client ? bytesReceived(this.client) : 0),
     });
     this.detach = this.client ? this.watchConnection(this.client) : () => {};
   }
@@ -317,53 +317,21 @@ export class RedisGateway {
     client.on('close', onDown);
     client.on('end', onDown);
     client.on('error', onError);
-    const unwatchReplies = this.watchReplyBytes(client);
     return () => {
       client.off('ready', onReady);
       client.off('close', onDown);
       client.off('end', onDown);
       client.off('error', onError);
-      unwatchReplies();
     };
   }
+}
 
-  /**
-   * Bytes arriving on a connection are progress even before a reply is complete: a long pipeline (ours, or an
-   * auto-pipeline of ioredis) settles only when its last reply is in, while Redis keeps answering all along.
-   * Each node of a Cluster is watched, including nodes added later; each new socket after a reconnect too.
-   */
-  private watchReplyBytes(client: RedisClient): () => void {
-    const onData = () => this.watch.progress();
-    const streams = new Set<NodeJS.EventEmitter>();
-    const connections = new Map<Redis, () => void>();
-    const attach = (connection: Redis) => {
-      const stream = (connection as { stream?: NodeJS.EventEmitter }).stream;
-      if (!stream || streams.has(stream)) return;
-      streams.add(stream);
-      stream.on('data', onData);
-      stream.once('close', () => streams.delete(stream));
-    };
-    const watchConnection = (connection: Redis) => {
-      if (connections.has(connection)) return;
-      const onConnect = () => attach(connection);
-      connections.set(connection, onConnect);
-      connection.on('connect', onConnect);
-      attach(connection);
-    };
-    if (isCluster(client)) {
-      client.nodes().forEach(watchConnection);
-      client.on('+node', watchConnection);
-    } else {
-      watchConnection(client);
-    }
-    return () => {
-      if (isCluster(client)) client.off('+node', watchConnection);
-      for (const [connection, onConnect] of connections) connection.off('connect', onConnect);
-      for (const stream of streams) stream.off('data', onData);
-      connections.clear();
-      streams.clear();
-    };
-  }
+/** Bytes read so far on the client's current sockets (every node of a Cluster): what Redis has sent, replies or not. */
+function bytesReceived(client: RedisClient): number {
+  const connections = isCluster(client) ? client.nodes() : [client];
+  let total = 0;
+  for (const connection of connections) total += (connection as { stream?: { bytesRead?: number } }).stream?.bytesRead ?? 0;
+  return total;
 }
 
 /** QUIT politely, but never wait on a dead or hung server for more than a moment. */

@@ -6,7 +6,8 @@
  * that comes late means the event loop was blocked (by the host's own work): replies may be sitting unread in the
  * socket, so that stretch is not held against Redis, and the lateness is counted as this process's, not Redis's.
  * A reply to any call (even an error reply, even one to a call already given up on) is progress and restarts the
- * silence. A call also has a longest wait of its own (`maxWaitMs`, counted in the same free time): past it the call
+ * silence; so are bytes received since the last tick (a long pipeline settles only with its last reply, while Redis
+ * answers all along). Bytes are read off the sockets' counters at each tick, so a reply costs the watch nothing. A call also has a longest wait of its own (`maxWaitMs`, counted in the same free time): past it the call
  * is given up while Redis, still answering others, stays up.
  */
 
@@ -25,6 +26,8 @@ export interface ProgressWatchOptions {
   maxWaitMs: number;
   /** Called once per stall, after every waiting call was released. */
   onStall: (released: number) => void;
+  /** Bytes received so far on Redis's connections; any change between two ticks is progress. */
+  bytesReceived?: () => number;
 }
 
 /** A tick this much later than planned means the event loop was busy: that stretch counts for nobody. */
@@ -35,6 +38,7 @@ export class ProgressWatch {
   private readonly tickMs: number;
   private timer: NodeJS.Timeout | null = null;
   private lastTickAt = 0;
+  private lastBytesReceived = 0;
   /** Free time without a reply since the last one (or since calls started waiting). */
   private silentMs = 0;
   /** Free time counted while calls were waiting, ever. */
@@ -82,6 +86,7 @@ export class ProgressWatch {
 
   private start(): void {
     this.lastTickAt = performance.now();
+    this.lastBytesReceived = this.options.bytesReceived?.() ?? 0;
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
   }
@@ -105,7 +110,13 @@ export class ProgressWatch {
       this.maxLagMs = Math.max(this.maxLagMs, elapsed - this.tickMs);
       return;
     }
-    this.silentMs += elapsed;
+    const bytes = this.options.bytesReceived?.() ?? 0;
+    if (bytes !== this.lastBytesReceived) {
+      this.lastBytesReceived = bytes;
+      this.silentMs = 0;
+    } else {
+      this.silentMs += elapsed;
+    }
     this.freeMs += elapsed;
     if (this.silentMs >= this.options.silenceMs) {
       this.stall();
