@@ -18,6 +18,12 @@ export interface Invalidation {
   prefixes?: string[];
 }
 
+/** A write of keys as one command, so that it can go alone or in one pipeline behind an announcement. */
+export interface KeyWrite {
+  command: 'set' | 'unlink';
+  args: ReadonlyArray<string | number>;
+}
+
 interface Message extends Invalidation {
   origin: string;
 }
@@ -101,42 +107,65 @@ export class InvalidationBus {
   /** Tells the other instances; a failure is counted by the gateway and never reaches the caller. */
   publish(invalidation: Invalidation): Promise<void> {
     if (!this.options.subscriber) return Promise.resolve();
-    const message: Message = { origin: this.options.instanceId, ...invalidation };
-    const text = JSON.stringify(message);
+    const text = this.messageText(invalidation);
     return this.options.gateway.attempt('publish', (client) => client.publish(this.options.channel, text)).then((sent) => {
       if (sent.ok) this.published += 1;
     });
   }
 
   /**
-   * Runs a write, then announces its keys once Redis has taken it. Announcements coalesce: the keys of every write
-   * answered in one turn of the event loop share one PUBLISH, so a burst of writes costs a few messages, not one
-   * each. A write Redis refused is not announced (Redis still holds what the others have); one whose reply came
-   * after the caller was answered is announced when it lands.
+   * Runs a write of keys, then announces them once Redis has taken it. The caller is answered when the write lands;
+   * the announcement follows on the same connection, so it reaches Redis after the write whether the caller waits
+   * for it or not (and pub/sub would not say when the others have read it anyway). Announcements coalesce: keys
+   * answered in one turn of the event loop share one PUBLISH, sent at the next turn or, sooner, in one pipeline with
+   * the next write, so a writer going key after key pays one round trip per key and a burst a few messages in all.
+   * A write Redis refused is not announced (Redis still holds what the others have); one whose reply came after the
+   * caller was answered is announced when it lands.
    */
-  writeAndPublish<T>(operation: string, write: (client: RedisClient) => Promise<T>, keys: readonly string[]): Promise<Attempt<T>> {
-    // Every write comes this way: reactions to the gateway's answer, no async function of its own.
-    return this.options.gateway.attempt(operation, write, { write: true }).then((outcome) => {
-      if (outcome.ok) return this.announce(keys).then(() => outcome);
-      void outcome.late?.then((landed) => landed && this.announce(keys));
+  writeAndPublish(operation: string, write: KeyWrite, keys: readonly string[]): Promise<Attempt<unknown>> {
+    const carried = this.takePendingMessage();
+    const send =
+      carried === null
+        ? (client: RedisClient) => client.call(write.command, ...write.args)
+        : (client: RedisClient) => this.writeBehindAnnouncement(client, carried, write);
+    // Every write comes this way: one reaction to the gateway's answer, no async function of its own.
+    return this.options.gateway.attempt(operation, send, { write: true }).then((outcome) => {
+      if (outcome.ok) this.announce(keys);
+      else void outcome.late?.then((landed) => landed && this.announce(keys));
       return outcome;
     });
   }
 
-  /** Queues keys for the next announcement, sent after the replies of this turn have been read. */
-  private announce(keys: readonly string[]): Promise<void> {
-    if (!this.options.subscriber) return Promise.resolve();
+  /** One pipeline: the announcement of earlier writes, then this write, whose reply (or error reply) is the result. */
+  private async writeBehindAnnouncement(client: RedisClient, message: string, write: KeyWrite): Promise<unknown> {
+    const replies = await client.pipeline().publish(this.options.channel, message).call(write.command, ...write.args).exec();
+    const [published, written] = replies ?? [];
+    if (published?.[0]) this.options.gateway.noteErrorReply('publish', published[0]);
+    else this.published += 1;
+    if (written?.[0]) throw written[0];
+    return written?.[1];
+  }
+
+  /** Queues keys for the next announcement, sent at the next turn unless a write takes them along first. */
+  private announce(keys: readonly string[]): void {
+    if (!this.options.subscriber) return;
     for (const key of keys) this.pendingKeys.add(key);
     this.flushing ??= nextTurn().then(() => this.sendPending());
-    return this.flushing;
+  }
+
+  /** The message for the keys waiting to be announced, when one message holds them all; they count as sent. */
+  private takePendingMessage(): string | null {
+    const count = this.pendingKeys.size;
+    if (count === 0 || count > KEYS_PER_MESSAGE) return null;
+    const keys = [...this.pendingKeys];
+    this.pendingKeys.clear();
+    return this.messageText({ keys });
   }
 
   private sendPending(): Promise<void> {
     const keys = [...this.pendingKeys];
     this.pendingKeys.clear();
     this.flushing = null;
-    // Most turns have fewer keys to announce than one message carries.
-    if (keys.length > 0 && keys.length <= KEYS_PER_MESSAGE) return this.publish({ keys });
     const messages: Promise<void>[] = [];
     for (let start = 0; start < keys.length; start += KEYS_PER_MESSAGE) {
       messages.push(this.publish({ keys: keys.slice(start, start + KEYS_PER_MESSAGE) }));
@@ -144,11 +173,17 @@ export class InvalidationBus {
     return Promise.all(messages).then(() => undefined);
   }
 
+  private messageText(invalidation: Invalidation): string {
+    const message: Message = { origin: this.options.instanceId, ...invalidation };
+    return JSON.stringify(message);
+  }
+
   stats(): { published: number; received: number } {
     return { published: this.published, received: this.received };
   }
 
   async close(): Promise<void> {
+    // Announcements still queued go out before the connection does.
     await this.flushing;
     if (this.options.subscriber) await quitOrDisconnect(this.options.subscriber);
   }

@@ -232,8 +232,8 @@ export class TwoTierCache {
     return this.instrumentation.around('delete', category, async () => {
       this.changes.changed(fullKey);
       const inMemory = this.memory.delete(fullKey);
-      const removed = await this.bus.writeAndPublish('delete', (client) => client.unlink(fullKey), [fullKey]);
-      return inMemory || (removed.ok && removed.value > 0);
+      const removed = await this.bus.writeAndPublish('delete', { command: 'unlink', args: [fullKey] }, [fullKey]);
+      return inMemory || (removed.ok && Number(removed.value) > 0);
     });
   }
 
@@ -384,7 +384,7 @@ export class TwoTierCache {
     return await this.instrumentation.around('set', category, (span) => {
       span?.setAttribute('cache.item_size', encoded.size);
       return this.bus
-        .writeAndPublish('set', (client) => client.set(fullKey, encoded.text, 'PX', Math.ceil(ttlMs)), [fullKey])
+        .writeAndPublish('set', { command: 'set', args: [fullKey, encoded.text, 'PX', Math.ceil(ttlMs)] }, [fullKey])
         .then((written) => written.ok || isReplyErrorReason(written.reason));
     });
   }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, type RepriseCache } from '../../src/index.js';
+import { createCacheParts, waitForRedis } from '../../src/cache/create-cache.js';
+import { isCluster } from '../../src/redis/connection.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { recordingLogger } from '../harness/logger.js';
@@ -256,6 +258,35 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     await workerA.invalidate('top_tracks');
     await pollUntil(async () => (await workerB.get('top_tracks', 't')) === undefined, 'worker B to drop the invalidated category');
     expect(workerB.stats().tiers.redis.invalidations.received).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sends each announcement with the next write: a writer going key after key makes one socket write per set', async () => {
+    const parts = createCacheParts({ redisUrl: backend().url, keyPrefix: 'carry:', logger: recordingLogger(), redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000 });
+    opened.push(parts.cache);
+    await waitForRedis(parts);
+    const reader = await open({}, 'carry:');
+    await reader.listening;
+    for (let i = 0; i < 20; i++) await reader.set('top_tracks', `k${i}`, 'old');
+    for (let i = 0; i < 20; i++) expect(await reader.get('top_tracks', `k${i}`)).toBe('old');
+    let socketWrites = 0;
+    const client = parts.gateway.client!;
+    for (const connection of isCluster(client) ? client.nodes('master') : [client]) {
+      const stream = connection.stream as { write: (...args: unknown[]) => boolean };
+      const write = stream.write;
+      stream.write = function (this: unknown, ...args: unknown[]) {
+        socketWrites += 1;
+        return write.apply(this, args);
+      };
+    }
+
+    for (let i = 0; i < 100; i++) await parts.cache.set('top_tracks', `k${i}`, `new ${i}`);
+    // The first set goes alone; each later one carries the announcement of the one before in the same write.
+    expect(socketWrites).toBe(100);
+    // The last announcement goes at the next turn; every key is announced, one message per write.
+    await pollUntil(() => parts.cache.stats().tiers.redis.invalidations.published === 100, 'the last announcement to go out');
+    for (let i = 0; i < 20; i++) {
+      await pollUntil(async () => (await reader.get('top_tracks', `k${i}`)) === `new ${i}`, `the reader to drop its copy of k${i}`);
+    }
   });
 
   it('reports stats per category and per tier', async () => {
