@@ -79,7 +79,9 @@ const variants: CaseFile = {
   },
   set: {
     scenario: 'tiered-set',
-    setup: 'cache.set: memory, SET PX of the superjson envelope (Date kept), PUBLISH of the invalidation to other instances',
+    setup:
+      'cache.set: memory, SET PX of the superjson envelope (Date kept), PUBLISH of the invalidation to other instances ' +
+      '(answered when the SET lands; the PUBLISH goes out in one pipeline with the next set)',
     async start(context): Promise<Workload> {
       const cache = await open(context, 2 * KEY_COUNT);
       return {
