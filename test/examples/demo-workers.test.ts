@@ -6,36 +6,12 @@
  */
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRunning, killDemoProcesses, startDemoProcess, type DemoProcess } from '../harness/demo-process.js';
+import { isRunning, killDemoProcesses, send, startDemoProcess, type Answer, type DemoProcess } from '../harness/demo-process.js';
 import { useRedisServer } from '../harness/lifecycle.js';
 import { sample } from '../harness/prometheus.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 
 afterEach(() => killDemoProcesses());
-
-interface Answer {
-  status: number;
-  /** The X-Reprise-Worker header: which worker answered. */
-  worker: string | undefined;
-  text: string;
-}
-
-/** One request on a new connection: node:cluster hands each new connection to the next worker. */
-function send(demo: DemoProcess, method: 'GET' | 'POST', path: string, body?: object, token?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (body) headers['content-type'] = 'application/json';
-    if (token) headers.authorization = `Bearer ${token}`;
-    const request = http.request(`${demo.url}${path}`, { method, agent: false, headers }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, worker: response.headers['x-reprise-worker'] as string | undefined, text }));
-    });
-    request.on('error', reject);
-    request.end(body ? JSON.stringify(body) : undefined);
-  });
-}
 
 async function metrics(demo: DemoProcess): Promise<Answer> {
   const answer = await send(demo, 'GET', '/metrics');

@@ -5,6 +5,7 @@
  * primary and every worker pid it printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { pollUntil } from './redis-servers.js';
 
 export interface DemoProcess {
@@ -75,4 +76,28 @@ export function killDemoProcesses(): void {
     for (const pid of entry.pids()) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
   }
   started.clear();
+}
+
+export interface Answer {
+  status: number;
+  /** The X-Reprise-Worker header: which worker answered (under node:cluster). */
+  worker: string | undefined;
+  text: string;
+}
+
+/** One request on a new connection: node:cluster hands each new connection to the next worker. */
+export function send(demo: Pick<DemoProcess, 'url'>, method: 'GET' | 'POST', path: string, body?: object, token?: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (body) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    const request = http.request(`${demo.url}${path}`, { method, agent: false, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, worker: response.headers['x-reprise-worker'] as string | undefined, text }));
+    });
+    request.on('error', reject);
+    request.end(body ? JSON.stringify(body) : undefined);
+  });
 }
