@@ -4,6 +4,7 @@
  * with one Redis and one cron schedule they run one warm per slot; the primary replaces a worker that dies and stops
  * them all on SIGINT or SIGTERM, leaving no process behind. Without --workers the demo stays one process.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRunning, killDemoProcesses, send, startDemoProcess, type Answer, type DemoProcess } from '../harness/demo-process.js';
@@ -129,7 +130,6 @@ describe('npm start -- --workers N: processes', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
     try {
-      const { spawn } = await import('node:child_process');
       const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--workers', '2'], {
         env: { ...process.env, PORT: String(port), REDIS_URL: '', RECCOBEATS_BASE_URL: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -146,8 +146,15 @@ describe('npm start -- --workers N: processes', () => {
     }
   }, 60_000);
 
+  it('says in --help how to run workers and which port Prometheus scrapes', async () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/--workers N\s+run N worker processes under node:cluster, sharing PORT/);
+    expect(run.stdout).toMatch(/Prometheus scrapes PORT/);
+    expect(run.stdout).toMatch(/PORT\s+port to listen on \(default 3000\); \/metrics is served there/);
+  }, 60_000);
+
   it('refuses a --workers value that is not a whole number from 1 to 64', async () => {
-    const { spawnSync } = await import('node:child_process');
     for (const value of ['0', 'two', '65', '1.5']) {
       const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo/main.ts', '--workers', value], { encoding: 'utf8', timeout: 30_000 });
       expect(run.status, value).toBe(2);
