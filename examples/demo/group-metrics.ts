@@ -3,7 +3,9 @@
  * whole group, so Prometheus scrapes the one shared port as it scrapes a single process. The worker that got the
  * request asks the primary over IPC; the primary gathers every worker's registry with prom-client's
  * AggregatorRegistry.clusterMetrics() (each metric combined by its `aggregator`: counters and histograms summed,
- * gauges as src/telemetry/metrics.ts says) and sends the text back.
+ * gauges as src/telemetry/metrics.ts says) and sends the text back. A worker that does not answer within 5 s (stuck,
+ * or dying mid-scrape) fails that scrape with 503; prom-client 15.1.3 then keeps the other workers' answers to it in
+ * its table of requests (prometheus/client_js#677).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { RequestHandler } from 'express';
