@@ -96,7 +96,11 @@ if (workers !== null) {
 } else {
   // One process, or one worker of the cluster.
   const worker = cluster.worker;
-  if (worker) joinGroupMetrics();
+  if (worker) {
+    joinGroupMetrics();
+    // Ctrl-C reaches every process of the terminal: the primary stops the workers (SIGTERM), in order.
+    process.on('SIGINT', () => undefined);
+  }
   const stopTracing = await startTracing(process.env);
   const { startDemo } = await import('./server.js');
   const demo = await startDemo({
@@ -122,8 +126,6 @@ if (workers !== null) {
   const ready = { url: demo.url, simulatorUrl: demo.simulator?.url ?? null, cacheType: demo.reprise.cache.stats().cacheType };
   if (worker) {
     shareWithGroup(demo.reprise.telemetry.metrics.registry);
-    // Ctrl-C reaches every process of the terminal: the primary stops the workers (SIGTERM), in order.
-    process.on('SIGINT', () => undefined);
     const message: WorkerReady = { type: 'reprise-demo:ready', ...ready };
     process.send!(message);
   } else {
