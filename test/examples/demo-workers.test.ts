@@ -78,27 +78,32 @@ describe.skipIf(!hasRedisServer)('npm start -- --workers N on one Redis', () => 
 
   it('runs one warm per schedule slot between workers on the same cron schedule', async () => {
     const demo = await startDemoProcess({ REDIS_URL: redis().url, REPRISE_KEY_PREFIX: 'slots:', REPRISE_WARM_CRON: '*/3 * * * * *' }, ['--workers', '3']);
-    // Every warm's outcome, read where the workers record it: the finished job and its slot are written in one step.
+    // Each warm's outcome, read where the workers record it: a run is counted, then its job and slot are written in
+    // one step, and they stay until the next run starts a slot later. At each new one, the group's count of runs.
     const base = 'slots:@warm-popular-moods:{slots:warm-popular-moods}';
-    const slotOfJob = new Map<string, string>();
+    const seen: Array<{ jobId: string; slot: string; ran: number }> = [];
     let scrape = '';
-    const ran = () => ['succeeded', 'partial', 'failed'].reduce((sum, status) => sum + sample(scrape, 'reprise_warm_runs_total', { status }), 0);
+    const count = (...statuses: string[]) => statuses.reduce((sum, status) => sum + sample(scrape, 'reprise_warm_runs_total', { status }), 0);
     await pollUntil(async () => {
       const [job, slot] = redis().cli('MGET', `${base}:job`, `${base}:last-slot`).split('\n');
       const record = job ? JSON.parse(job) as { jobId: string; status: string; trigger: string } : null;
-      if (record && record.status !== 'running' && record.trigger === 'schedule') slotOfJob.set(record.jobId, slot!);
-      scrape = (await metrics(demo)).text;
-      // Every finished run the group counted is one of those seen, and several slots have passed.
-      return slotOfJob.size >= 3 && ran() === slotOfJob.size;
-    }, 'three scheduled warms, each counted once', () => demo.child.exitCode !== null, 90_000).catch((error: Error) => {
-      throw new Error(`${error.message}: the group counted ${ran()} finished runs, ${slotOfJob.size} were seen (${[...slotOfJob.values()].join(', ')})`);
-    });
+      if (record && record.status !== 'running' && record.trigger === 'schedule' && !seen.some((each) => each.jobId === record.jobId)) {
+        scrape = (await metrics(demo)).text;
+        seen.push({ jobId: record.jobId, slot: slot!, ran: count('succeeded', 'partial', 'failed') });
+      }
+      return seen.length >= 4;
+    }, 'four scheduled warms', () => demo.child.exitCode !== null, 90_000);
 
-    const slots = [...slotOfJob.values()];
+    // Between two warms seen, the group counted one run: no slot ran twice (the first seen may have come before all
+    // workers were up, so the comparison starts there).
+    const slots = seen.map((each) => each.slot);
     expect(new Set(slots).size, `slots ${slots.join(', ')}`).toBe(slots.length);
-    // The other two workers stood down at each slot (at most the first may have come before all were up).
-    const skipped = sample(scrape, 'reprise_warm_runs_total', { status: 'skipped_locked' }) + sample(scrape, 'reprise_warm_runs_total', { status: 'skipped_slot_done' });
-    expect(skipped).toBeGreaterThanOrEqual(2 * (slots.length - 1));
+    expect(seen.slice(1).map((each, index) => each.ran - seen[index]!.ran), `runs counted at ${slots.join(', ')}`).toEqual([1, 1, 1]);
+    // And the other two workers stood down at each of those slots.
+    await pollUntil(async () => {
+      scrape = (await metrics(demo)).text;
+      return count('skipped_locked', 'skipped_slot_done') >= 2 * (seen.length - 1);
+    }, 'the other workers to stand down at each slot');
     expect(sample(scrape, 'reprise_warm_last_success_timestamp_seconds')).toBeGreaterThan(0);
     expect(sample(scrape, 'reprise_popular_moods_cached')).toBe(10);
     expect(await demo.stop('SIGINT')).toBe(0);
