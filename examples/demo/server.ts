@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { createReprise, type Reprise } from '../../src/reprise.js';
 import { startReccobeatsSimulator, type ReccobeatsSimulator } from '../../src/reccobeats/simulator/server.js';
 import { silentLogger, consoleLogger, type Logger } from '../../src/logger.js';
@@ -33,6 +33,10 @@ export interface DemoOptions {
   keyPrefix?: string;
   quiet?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Under node:cluster: this worker's id, sent in an X-Reprise-Worker header on every answer. */
+  worker?: number;
+  /** What answers GET /metrics (default: reprise's own registry, this process's metrics). */
+  metricsHandler?: RequestHandler;
 }
 
 export interface Demo {
@@ -76,6 +80,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   );
 
   const app = express();
+  if (options.worker !== undefined) {
+    const worker = String(options.worker);
+    app.use((_req, res, next) => {
+      res.setHeader('X-Reprise-Worker', worker);
+      next();
+    });
+  }
   // Parsed for the playlist route only: the admin router checks and parses its own bodies.
   const playlistBody = express.json({ limit: '8kb' });
   app.get('/', (_req, res) => {
@@ -106,7 +117,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         });
       }, next);
   });
-  app.get('/metrics', reprise.metricsHandler);
+  app.get('/metrics', options.metricsHandler ?? reprise.metricsHandler);
   app.use('/api/agents/system', reprise.router);
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const message = error instanceof Error ? error.message : String(error);

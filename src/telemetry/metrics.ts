@@ -3,6 +3,8 @@
  * Hot-path counts (cache hits and misses) are plain integers in the engine, read at scrape time through `collect`
  * callbacks, so an L1 hit never pays for a labelled counter. Registering twice on one registry (two plugin
  * instances in one host) reuses the metric instead of throwing.
+ * Under node:cluster, prom-client's AggregatorRegistry sums each metric across workers: right for counters and
+ * histograms; every gauge states its own `aggregator`.
  */
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
 
@@ -97,6 +99,8 @@ export class RepriseMetrics {
       name: 'reprise_cache_backend',
       help: 'Where cache requests go now: 1 for the active backend (redis or memory), 0 for the other.',
       labelNames: ['type'] as const,
+      // Under node:cluster: 1 if any worker serves from that backend (the alerts test == 1), never N.
+      aggregator: 'max',
       registers,
       collect: runCollectors,
     }));
@@ -110,6 +114,8 @@ export class RepriseMetrics {
       name: 'reprise_id_registry_entries',
       help: 'Live ID registry entries by kind (validated, missing).',
       labelNames: ['kind'] as const,
+      // Counted in the shared store: every worker reports the same figure.
+      aggregator: 'max',
       registers,
       collect: runCollectors,
     }));
@@ -135,12 +141,16 @@ export class RepriseMetrics {
     this.popularMoodsCached = once('reprise_popular_moods_cached', () => new Gauge({
       name: 'reprise_popular_moods_cached',
       help: 'Popular moods with a precomputed result in the cache.',
+      // Read from the shared cache: every worker reports the same figure.
+      aggregator: 'max',
       registers,
       collect: runCollectors,
     }));
     this.popularMoodsConfigured = once('reprise_popular_moods_configured', () => new Gauge({
       name: 'reprise_popular_moods_configured',
       help: 'Popular moods reprise keeps precomputed.',
+      // The same configuration on every worker.
+      aggregator: 'max',
       registers,
     }));
     this.warmRuns = once('reprise_warm_runs_total', () => new Counter({
@@ -158,6 +168,8 @@ export class RepriseMetrics {
     this.warmLastSuccess = once('reprise_warm_last_success_timestamp_seconds', () => new Gauge({
       name: 'reprise_warm_last_success_timestamp_seconds',
       help: 'Unix time of the last warm run that finished without failures.',
+      // Set by the worker that ran the warm: the latest success of any worker.
+      aggregator: 'max',
       registers,
     }));
     this.warmDuration = once('reprise_warm_run_duration_seconds', () => new Histogram({

@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml and the demo's Dockerfile, checked statically (no container engine on CI): the file parses,
  * images are pinned, every mounted path exists, every port and host name one service uses to reach another agrees
- * with what that service listens on, and the image holds everything the demo imports.
+ * with what that service listens on (HAProxy's config included), and the image holds everything the demo imports.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -20,10 +20,12 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   profiles?: string[];
   healthcheck?: { test: string[] };
+  deploy?: { replicas?: number };
+  container_name?: string;
 }
 
 const composeText = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
-const compose = parse(composeText, { strict: true, uniqueKeys: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(composeText, { strict: true, uniqueKeys: true }) as { name: string; services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
 const readYaml = (file: string) => parse(readFileSync(path.join(REPO_ROOT, file), 'utf8'), { strict: true, uniqueKeys: true });
 
@@ -37,10 +39,31 @@ function flag(service: Service, name: string): string | undefined {
   return service.command?.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
+/** haproxy/haproxy.cfg as sections ("frontend demo", "backend replicas", ...) of directive lines, comments dropped. */
+function haproxySections(): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let current: string[] = [];
+  for (const raw of readFileSync(path.join(REPO_ROOT, 'haproxy/haproxy.cfg'), 'utf8').split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) continue;
+    if (/^\S/.test(raw)) sections.set(line, (current = []));
+    else current.push(line);
+  }
+  return sections;
+}
+const haproxy = haproxySections();
+
+/** The directives of a section that start with `keyword`, split into words. */
+function directives(section: string, keyword: string): string[][] {
+  expect(haproxy.has(section), `haproxy.cfg has "${section}"`).toBe(true);
+  return haproxy.get(section)!.filter((line) => line === keyword || line.startsWith(`${keyword} `)).map((line) => line.split(/\s+/));
+}
+
 /** The port each service listens on inside its container, from its own configuration. */
 function listenPort(name: string): number {
   const service = services[name]!;
   if (name === 'demo') return Number(service.environment?.PORT);
+  if (name === 'proxy') return Number(directives('frontend demo', 'bind')[0]?.[1]?.split(':').pop());
   if (name === 'prometheus') return Number(flag(service, '--web.listen-address')?.split(':').pop() ?? 9090);
   if (name === 'grafana') return Number(service.environment?.GF_SERVER_HTTP_PORT ?? 3000);
   const portArg = service.command?.indexOf('--port') ?? -1;
@@ -81,8 +104,8 @@ function hostPathOf(service: Service, containerPath: string): string | undefined
 }
 
 describe('docker-compose.yml', () => {
-  it('parses and has Redis, the Valkey alternative, the demo, Prometheus and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['demo', 'grafana', 'prometheus', 'redis', 'valkey']);
+  it('parses and has Redis, the Valkey alternative, the demo, its proxy, Prometheus and Grafana', () => {
+    expect(Object.keys(services).sort()).toEqual(['demo', 'grafana', 'prometheus', 'proxy', 'redis', 'valkey']);
   });
 
   it('pins every image to an exact version and builds the demo from the Dockerfile here', () => {
@@ -132,6 +155,42 @@ describe('docker-compose.yml', () => {
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
     expect(services.redis!.ports).toBeUndefined();
     expect(services.valkey!.ports).toBeUndefined();
+    // Replicas cannot share a host port: the proxy publishes the demo's.
+    expect(services.demo!.ports).toBeUndefined();
+    expect(services.proxy!.ports).toEqual([`8080:${listenPort('proxy')}`]);
+  });
+
+  it('runs two replicas of the demo behind the proxy, which balances over every address of the demo service', () => {
+    const demo = services.demo!;
+    expect(demo.deploy?.replicas).toBe(2);
+    expect(demo.container_name, 'a fixed container name allows one replica only').toBeUndefined();
+    expect(services.proxy!.depends_on).toEqual({ demo: { condition: 'service_healthy' } });
+
+    // The default backend: one server slot per address `demo` resolves to, re-resolved through Docker's DNS.
+    expect(directives('frontend demo', 'default_backend')).toEqual([['default_backend', 'replicas']]);
+    const [template] = directives('backend replicas', 'server-template');
+    expect(template, 'backend replicas uses server-template').toBeDefined();
+    const [, , slots, address, ...options] = template!;
+    expect(Number(slots)).toBeGreaterThanOrEqual(demo.deploy!.replicas!);
+    expect(expectServiceAddress(address!, 'proxy backend')).toBe('demo');
+    expect(options).toEqual(expect.arrayContaining(['check', 'resolvers', 'docker', 'init-addr', 'none']));
+    expect(directives('backend replicas', 'balance')).toEqual([['balance', 'roundrobin']]);
+    expect(directives('resolvers docker', 'nameserver')).toEqual([['nameserver', 'docker', '127.0.0.11:53']]);
+    // Health checks ask for a page every replica serves without a token.
+    expect(directives('backend replicas', 'http-check')).toEqual([['http-check', 'send', 'meth', 'GET', 'uri', '/']]);
+    expect(readFileSync(path.join(REPO_ROOT, 'examples/demo/server.ts'), 'utf8')).toContain("app.get('/', ");
+  });
+
+  it('sends the admin routes to replica 1, by the container name compose gives it', () => {
+    const adminMount = /app\.use\('([^']+)', reprise\.router\)/.exec(readFileSync(path.join(REPO_ROOT, 'examples/demo/server.ts'), 'utf8'))?.[1];
+    expect(adminMount).toBe('/api/agents/system');
+    expect(directives('frontend demo', 'use_backend')).toEqual([['use_backend', 'admin', 'if', '{', 'path_beg', `${adminMount}/`, '}']]);
+    const [server] = directives('backend admin', 'server');
+    const [, , address] = server!;
+    const [host, port] = address!.split(':');
+    expect(host).toBe(`${compose.name}-demo-1`);
+    expect(Number(port)).toBe(listenPort('demo'));
+    expect(server).toEqual(expect.arrayContaining(['resolvers', 'docker', 'init-addr', 'none']));
   });
 
   it('runs Redis and Valkey with AOF persistence on a volume; Valkey only under its profile', () => {
@@ -175,12 +234,18 @@ describe('docker-compose.yml', () => {
     expect(mounts(prometheus).find((mount) => mount.target === dataPath)?.source).toBe('prometheus-data');
   });
 
-  it('points the Prometheus scrape job at the demo service on the demo port', () => {
-    const config = readYaml('prometheus/prometheus.yml') as { scrape_configs: Array<{ job_name: string; metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+  it('has Prometheus scrape every replica of the demo on the demo port, each as its own instance', () => {
+    type Job = { job_name: string; metrics_path: string; static_configs?: unknown; dns_sd_configs: Array<{ names: string[]; type: string; port: number }> };
+    const config = readYaml('prometheus/prometheus.yml') as { scrape_configs: Job[] };
     const job = config.scrape_configs.find((candidate) => candidate.job_name === 'reprise');
     expect(job?.metrics_path).toBe('/metrics');
-    const targets = job!.static_configs.flatMap((entry) => entry.targets);
-    expect(targets.map((target) => expectServiceAddress(target, 'scrape target'))).toEqual(['demo']);
+    // Not through the proxy: that would be one replica per scrape, whichever it picked, under one instance label.
+    expect(job!.static_configs).toBeUndefined();
+    expect(job!.dns_sd_configs).toHaveLength(1);
+    const [discovery] = job!.dns_sd_configs;
+    // One A record per replica: each address becomes a target, `instance` = address:port.
+    expect(discovery!.type).toBe('A');
+    expect(discovery!.names.map((name) => expectServiceAddress(`${name}:${discovery!.port}`, 'scrape target'))).toEqual(['demo']);
   });
 
   it('gives Grafana its provisioning and dashboards where the provisioning files say, and a datasource URL that reaches Prometheus', () => {

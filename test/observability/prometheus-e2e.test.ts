@@ -5,9 +5,7 @@
  * panel's query, with Grafana's variables filled in, must return data, and promtool must accept the config, the
  * rules and what /metrics exposes.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../../examples/demo/server.js';
 import { sample } from '../harness/prometheus.js';
@@ -16,38 +14,7 @@ import { BACKEND_NAMES, startBackend, type Backend } from '../harness/backends.j
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 import { dataPanels, loadDashboards, queryName, REPO_ROOT, variableQuery, type Dashboard, type Target } from './dashboards.js';
 import { admin, playlist, scrape } from './demo-traffic.js';
-
-/** What Grafana puts in for its time variables: windows that span this whole test. */
-const GRAFANA_WINDOWS: Record<string, string> = { __rate_interval: '5m', __range: '15m' };
-
-interface ScrapeConfig {
-  global: Record<string, string>;
-  rule_files: string[];
-  scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
-}
-
-/** prometheus/prometheus.yml, scraping `targets` every second, with the repository's rules. */
-function testScrapeConfig(targets: string[]): ScrapeConfig {
-  const config = parse(readFileSync(path.join(REPO_ROOT, 'prometheus/prometheus.yml'), 'utf8')) as ScrapeConfig;
-  config.global = { ...config.global, scrape_interval: '1s', evaluation_interval: '1s' };
-  config.rule_files = config.rule_files.map((file) => path.join(REPO_ROOT, 'prometheus', file));
-  const job = config.scrape_configs.find((candidate) => candidate.job_name === 'reprise')!;
-  job.static_configs = [{ targets }];
-  return config;
-}
-
-/** A Grafana multi-value variable as Grafana writes it into a regex matcher: (a|b), regex-escaped. */
-function regexOf(values: string[]): string {
-  const escaped = values.map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return `(${escaped.join('|')})`.replace(/\\/g, '\\\\');
-}
-
-/** Fills in $job, $instance and Grafana's time variables; anything left would be a variable Grafana has and we don't. */
-function substitute(expr: string, variables: Record<string, string>): string {
-  const filled = expr.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => variables[name] ?? GRAFANA_WINDOWS[name] ?? whole);
-  if (filled.includes('$')) throw new Error(`unknown variable left in: ${filled}`);
-  return filled;
-}
+import { regexOf, substitute, testScrapeConfig } from './prometheus-config.js';
 
 const hasData = (samples: QuerySample[]) => samples.some((entry) => Number.isFinite(entry.value));
 
