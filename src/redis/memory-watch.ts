@@ -84,7 +84,7 @@ export class RedisMemoryWatch {
   }
 
   /** Reads every master's figures now (a read already under way is shared); never rejects. */
-  read(): Promise<void> {
+  private read(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.reading ??= this.readNodes().finally(() => {
       this.reading = null;

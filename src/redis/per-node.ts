@@ -8,6 +8,9 @@
  * Commands may run Lua scripts (LuaScript.addTo, named in `scripts`): a node is sent SCRIPT LOAD, at the head of its
  * pipeline, of the scripts it is not known to hold, and a command answered NOSCRIPT is sent once more after loading
  * (see lua-script.ts).
+ *
+ * Commands about a node rather than a key (INFO) have no slot: runOnEachMaster sends them to every master, each on
+ * its own connection, through the gateway too.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import { groupBy } from '../collections.js';
