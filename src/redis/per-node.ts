@@ -150,18 +150,17 @@ export async function runOnEachMaster<T>(
   command: (node: Redis) => Promise<T>,
 ): Promise<Map<string, Attempt<T>>> {
   const client = gateway.client;
-  const answers = new Map<string, Attempt<T>>();
-  if (!client) return answers;
+  if (!client) return new Map();
   const nodes = masterConnections(client)
     .map((node) => ({ node, address: nodeAddress(node) }))
     .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
     .slice(0, MAX_NODES_ASKED);
-  await Promise.all(
-    nodes.map(async ({ node, address }) => {
+  const answers = await Promise.all(
+    nodes.map(({ node }) => {
       // A Cluster connects to its masters lazily ('wait' until first used; its offline queue holds the command).
       const reachable = node.status === 'ready' || (isCluster(client) && node.status === 'wait');
-      answers.set(address, reachable ? await gateway.attempt(operation, () => command(node)) : NOT_ASKED);
+      return reachable ? gateway.attempt(operation, () => command(node)) : Promise.resolve(NOT_ASKED);
     }),
   );
-  return answers;
+  return new Map(nodes.map(({ address }, index) => [address, answers[index]!]));
 }
