@@ -46,7 +46,7 @@ const KNOWN_OPTIONS = optionNames<RepriseOptions>({
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
   warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, registry: true, tracerProvider: true,
-  adminBodyLimit: true, express: true,
+  adminBodyLimit: true, express: true, redisMemoryIntervalMs: true,
 });
 
 export { fromEnv, RepriseOptionsError };

@@ -12,7 +12,8 @@ import { DEFAULT_KEY_PREFIX, validateKeyPrefix } from './keys.js';
 import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { RepriseCache } from './reprise-cache.js';
 import { Telemetry } from '../telemetry/telemetry.js';
-import { fromEnv, knownKeys, optionNames, optionOfType, positiveNumber, RepriseOptionsError } from '../validate.js';
+import { fromEnv, knownKeys, optionNames, optionOfType, positiveNumber, RepriseOptionsError, wholeNumber } from '../validate.js';
+import { DEFAULT_MEMORY_INTERVAL_MS, MIN_MEMORY_INTERVAL_MS } from '../redis/memory-watch.js';
 
 export interface CacheOptions {
   /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
@@ -48,13 +49,18 @@ export interface CacheOptions {
   env?: NodeJS.ProcessEnv;
   /** Metrics, spans and profiling shared with the rest of reprise (default: a new one on its own registry). */
   telemetry?: Telemetry;
+  /**
+   * How often each Redis node's used_memory, maxmemory, policy and evicted keys are read (INFO), for stats() and the
+   * metrics (default 30 000 ms, at least 1000; 0: never).
+   */
+  redisMemoryIntervalMs?: number;
 }
 
 /** Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing. */
 const CACHE_OPTIONS = optionNames<CacheOptions>({
   redisUrl: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
-  telemetry: true,
+  telemetry: true, redisMemoryIntervalMs: true,
 });
 
 export interface CacheParts {
@@ -101,6 +107,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const maxWaitMs = positiveNumber(options.redisMaxWaitMs ?? DEFAULT_MAX_WAIT_MS, 'redisMaxWaitMs');
   const connectTimeoutMs = positiveNumber(options.redisConnectTimeoutMs ?? 2_000, 'redisConnectTimeoutMs');
   const telemetry = options.telemetry ?? new Telemetry();
+  const memoryIntervalMs = memoryInterval(options.redisMemoryIntervalMs);
 
   const redisUrl = options.redisUrl ?? fromEnv(env, 'REDIS_URL');
   if (options.redis && options.redisUrl) throw new RepriseOptionsError('conflicting_options', 'redisUrl', 'give either redis (a client) or redisUrl, not both');
@@ -129,6 +136,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
       subscriber,
       logger,
       telemetry,
+      redisMemoryIntervalMs: memoryIntervalMs,
       ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
     });
     if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
@@ -141,4 +149,14 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
     if (client && !options.redis) client.disconnect();
     throw error;
   }
+}
+
+/** 0 (never), or a whole number of milliseconds from MIN_MEMORY_INTERVAL_MS. */
+function memoryInterval(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MEMORY_INTERVAL_MS;
+  const ms = wholeNumber(value, 'redisMemoryIntervalMs', 0);
+  if (ms !== 0 && ms < MIN_MEMORY_INTERVAL_MS) {
+    throw new RepriseOptionsError('out_of_range', 'redisMemoryIntervalMs', `redisMemoryIntervalMs must be 0 (off) or at least ${MIN_MEMORY_INTERVAL_MS}, got ${ms}`);
+  }
+  return ms;
 }

@@ -24,6 +24,7 @@ import { ACROSS_WORKERS_OPTIONS, AcrossWorkers, DEFAULT_ACROSS_WORKERS_WAIT_MS, 
 import { RepriseInputError } from '../errors.js';
 import { knownKeys, optionOfType, positiveNumber } from '../validate.js';
 import { isReplyErrorReason, type FailureReason } from '../redis/failures.js';
+import { DEFAULT_MEMORY_INTERVAL_MS, RedisMemoryWatch } from '../redis/memory-watch.js';
 
 export interface SetOptions {
   /** Overrides the category's TTL for this entry. */
@@ -101,6 +102,8 @@ export interface TwoTierCacheOptions {
   logger: Logger;
   /** Metrics, spans and profiling (default: reprise's own registry, the global tracer). */
   telemetry?: Telemetry;
+  /** How often each Redis node's memory figures are read (default 30 s; 0: never). */
+  redisMemoryIntervalMs?: number;
 }
 
 /**
@@ -120,6 +123,7 @@ export class TwoTierCache {
   private readonly logger: Logger;
   private readonly bus: InvalidationBus;
   private readonly instrumentation: CacheInstrumentation;
+  private readonly memoryWatch: RedisMemoryWatch;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly acrossWorkers: AcrossWorkers;
   private readonly changes = new ChangeLog();
@@ -135,6 +139,12 @@ export class TwoTierCache {
     this.gateway = options.gateway;
     this.logger = options.logger;
     this.instrumentation = new CacheInstrumentation(options.telemetry ?? new Telemetry(), () => this.gateway.backend, () => this.gateway.status());
+    this.memoryWatch = new RedisMemoryWatch({
+      gateway: options.gateway,
+      metrics: this.instrumentation.telemetry.metrics,
+      logger: options.logger,
+      intervalMs: options.redisMemoryIntervalMs ?? DEFAULT_MEMORY_INTERVAL_MS,
+    });
     this.acrossWorkers = new AcrossWorkers({ gateway: options.gateway, keyPrefix: options.keyPrefix, logger: options.logger });
     this.bus = new InvalidationBus({
       gateway: options.gateway,
@@ -310,7 +320,7 @@ export class TwoTierCache {
           maxEntries: this.memory.maxEntries,
           maxBytes: this.memory.maxBytes,
         },
-        redis: { ...redis, ...redisReads, invalidations: this.bus.stats() },
+        redis: { ...redis, ...redisReads, invalidations: this.bus.stats(), memory: this.memoryWatch.stats() },
       },
     };
   }
@@ -325,6 +335,7 @@ export class TwoTierCache {
     this.closed = true;
     await Promise.allSettled([...this.inflight.values()]);
     this.memory.close();
+    this.memoryWatch.close();
     this.instrumentation.close();
     await this.bus.close();
     await this.gateway.close();

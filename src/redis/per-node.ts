@@ -8,11 +8,15 @@
  * Commands may run Lua scripts (LuaScript.addTo, named in `scripts`): a node is sent SCRIPT LOAD, at the head of its
  * pipeline, of the scripts it is not known to hold, and a command answered NOSCRIPT is sent once more after loading
  * (see lua-script.ts).
+ *
+ * Commands about a node rather than a key (INFO) have no slot: runOnEachMaster sends them to every master, each on
+ * its own connection, through the gateway too.
  */
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { groupBy } from '../collections.js';
 import { isCluster, type RedisClient } from './connection.js';
 import type { Attempt, RedisGateway } from './gateway.js';
+import { masterConnections } from './keyspace.js';
 import { forgetScriptsHeld, isNoScript, noteScriptsHeld, scriptsToLoad, type LuaScript } from './lua-script.js';
 
 export interface SlotCommand<P = ChainableCommander> {
@@ -111,4 +115,52 @@ export async function runPerNode<P, C extends SlotCommand<P>>(
   );
   const late = lateReplies.length > 0 ? Promise.all(lateReplies).then(() => lateMap) : null;
   return { replies, roundTrips, late };
+}
+
+/** At most this many nodes are asked by runOnEachMaster: what is reported per node stays bounded whatever the deployment. */
+export const MAX_NODES_ASKED = 64;
+
+const NOT_ASKED: Attempt<never> = Object.freeze({ ok: false, reason: 'unavailable' });
+
+/** A node's address without credentials, `host:port` (a Unix socket: `unix:<path>`): how reprise names a node. */
+export function nodeAddress(connection: Redis): string {
+  const { host, port, path } = connection.options;
+  if (path) return `unix:${path}`;
+  // Behind Sentinel the options name no server: the socket says which one answers.
+  const stream = connection.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  if ((connection.options as { sentinels?: unknown[] }).sentinels?.length && stream?.remoteAddress) {
+    return formatAddress(stream.remoteAddress, stream.remotePort ?? port ?? 6379);
+  }
+  return formatAddress(host ?? 'localhost', port ?? 6379);
+}
+
+function formatAddress(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Commands that concern a node rather than a key (INFO): one attempt per master, each on that node's own connection
+ * and through the gateway, so a failing node costs its own answer only. At most MAX_NODES_ASKED masters, in address
+ * order. A master whose connection is down or reconnecting is not sent anything (`unavailable` for this call): a
+ * question about a node must not wait on a node that cannot answer. Answers are keyed by nodeAddress.
+ */
+export async function runOnEachMaster<T>(
+  gateway: RedisGateway,
+  operation: string,
+  command: (node: Redis) => Promise<T>,
+): Promise<Map<string, Attempt<T>>> {
+  const client = gateway.client;
+  if (!client) return new Map();
+  const nodes = masterConnections(client)
+    .map((node) => ({ node, address: nodeAddress(node) }))
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
+    .slice(0, MAX_NODES_ASKED);
+  const answers = await Promise.all(
+    nodes.map(({ node }) => {
+      // A Cluster connects to its masters lazily ('wait' until first used; its offline queue holds the command).
+      const reachable = node.status === 'ready' || (isCluster(client) && node.status === 'wait');
+      return reachable ? gateway.attempt(operation, () => command(node)) : Promise.resolve(NOT_ASKED);
+    }),
+  );
+  return new Map(nodes.map(({ address }, index) => [address, answers[index]!]));
 }

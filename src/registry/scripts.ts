@@ -162,8 +162,10 @@ local function stateOf(space)
     state.counts[kind] = n or 0
   end
   local level, split = whole(g[1]), whole(g[2])
-  -- Never split: both fields absent and no bucket 1 (a space grows into bucket 1 by its first split).
-  if not g[1] and not g[2] and redis.call('EXISTS', bucketKey(space, 1)) == 0 then level, split = 0, 0 end
+  -- Never split: both fields absent and no bucket from 1 on (a space grows into bucket 1 by its first split). Two
+  -- windows are looked at, not bucket 1 alone: after an eviction took the meta hash and bucket 1, the buckets left
+  -- above it must still be found (rebuilt below), not orphaned under a geometry of one bucket.
+  if not g[1] and not g[2] and not anyBucket(space, 1) and not anyBucket(space, 1 + PROBE_WINDOW) then level, split = 0, 0 end
   if level == nil or split == nil or level > MAX_LEVEL or split >= 2 ^ level then
     rebuild(space, state)
     return state
@@ -279,7 +281,6 @@ for space, state in pairs(spaces) do
     if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
   end
 end
-if metaTtl > 0 and redis.call('TTL', meta) < metaTtl then redis.call('EXPIRE', meta, metaTtl) end
 saveCounts()
 counts, tallies = {}, {}
 
@@ -334,6 +335,8 @@ for space, state in pairs(spaces) do
   end
 end
 saveCounts()
+-- Last, once the meta hash surely exists (a shard's first write creates it above): it outlives its entries.
+if metaTtl > 0 and redis.call('TTL', meta) < metaTtl then redis.call('EXPIRE', meta, metaTtl) end
 conflicts[#conflicts + 1] = repairs
 return conflicts
 `);
@@ -391,9 +394,12 @@ end
 local buckets = 2 ^ state.level + state.split
 local removed, seen = {}, {}
 local visited = 0
+local longestTtl = 0
 while cursor < buckets and visited < budget do
   local key = bucketKey(space, cursor)
   local all = bucketCall(space, 'HGETALL', key)
+  local ttl = redis.call('TTL', key)
+  if ttl > longestTtl then longestTtl = ttl end
   local dead = {}
   for i = 1, #all, 2 do
     local kind = kindOf(space, all[i + 1])
@@ -411,6 +417,8 @@ end
 for kind, n in pairs(removed) do add(counts, kind, -n) end
 for kind, n in pairs(seen) do add(tallies, kind, n) end
 saveCounts()
+-- A meta hash this sweep recreated (the old one lost to eviction) gets a TTL again: every registry key has one.
+if longestTtl > 0 and redis.call('TTL', meta) < longestTtl then redis.call('EXPIRE', meta, longestTtl) end
 local result = { 'more', removed.v or 0, removed.m or 0, removed.r or 0, 0, repairs }
 if cursor >= buckets then
   local drift = 0

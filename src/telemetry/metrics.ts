@@ -55,6 +55,10 @@ export class RepriseMetrics {
   readonly warmMoods: Counter<'outcome'>;
   readonly warmLastSuccess: Gauge;
   readonly warmDuration: Histogram;
+  readonly redisMemoryUsed: Gauge<'node'>;
+  readonly redisMemoryMax: Gauge<'node'>;
+  readonly redisMemoryPolicy: Gauge<'node' | 'policy'>;
+  readonly redisEvictedKeys: Counter<'node'>;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -177,6 +181,41 @@ export class RepriseMetrics {
       help: 'Duration of popular mood warm runs.',
       buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800],
       registers,
+    }));
+
+    // Each Redis node as INFO last described it (src/redis/memory-watch.ts). Every worker reads the same nodes, so
+    // a cluster aggregator takes the largest figure, not their sum.
+    this.redisMemoryUsed = once('reprise_redis_memory_used_bytes', () => new Gauge({
+      name: 'reprise_redis_memory_used_bytes',
+      help: 'Memory Redis counts against maxmemory (INFO used_memory), per node (host:port).',
+      labelNames: ['node'] as const,
+      aggregator: 'max',
+      registers,
+      collect: runCollectors,
+    }));
+    this.redisMemoryMax = once('reprise_redis_memory_max_bytes', () => new Gauge({
+      name: 'reprise_redis_memory_max_bytes',
+      help: 'The maxmemory setting of each Redis node (host:port); 0 means no limit.',
+      labelNames: ['node'] as const,
+      aggregator: 'max',
+      registers,
+      collect: runCollectors,
+    }));
+    this.redisMemoryPolicy = once('reprise_redis_memory_policy_info', () => new Gauge({
+      name: 'reprise_redis_memory_policy_info',
+      help: 'The maxmemory-policy of each Redis node (host:port): 1 for the policy in force.',
+      labelNames: ['node', 'policy'] as const,
+      aggregator: 'max',
+      registers,
+      collect: runCollectors,
+    }));
+    this.redisEvictedKeys = once('reprise_redis_evicted_keys_total', () => new Counter({
+      name: 'reprise_redis_evicted_keys_total',
+      help: 'Keys each Redis node (host:port) evicted to stay under maxmemory since it started (INFO evicted_keys).',
+      labelNames: ['node'] as const,
+      aggregator: 'max',
+      registers,
+      collect: runCollectors,
     }));
 
     // Series that exist from the start, at 0: rate() and increase() then see their first event (a series born at 1 hides it).

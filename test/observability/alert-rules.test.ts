@@ -28,7 +28,7 @@ interface AlertRule {
 const rules: AlertRule[] = (parse(readFileSync(RULES, 'utf8'), { strict: true, uniqueKeys: true }) as { groups: Array<{ rules: AlertRule[] }> })
   .groups.flatMap((group) => group.rules);
 
-const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRedisFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
+const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRedisFull', 'RepriseRedisNearFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
 
 describe('alert rules as written', () => {
   it('has the alerts of the issue, each with a severity, a summary and a description', () => {
@@ -102,6 +102,8 @@ describe.skipIf(!hasPrometheus)('promtool', () => {
       ['RepriseWarmStale ignores how long warming has run', 'offset 26h', 'offset 1h'],
       ['RepriseHitRatioLow fires on a quiet job', '[10m])) > 0.1', '[10m])) > 0'],
       ['RepriseUpstreamErrors counts successes as errors', 'outcome!="success"', 'outcome=~".+"'],
+      ['RepriseRedisNearFull fires for nodes without maxmemory', '(reprise_redis_memory_max_bytes) > 0)', '(reprise_redis_memory_max_bytes) >= 0)'],
+      ['RepriseRedisNearFull fires on a short peak', 'reprise_redis_memory_max_bytes) > 0) > 0.9\n        for: 5m', 'reprise_redis_memory_max_bytes) > 0) > 0.9\n        for: 1m'],
     ];
     it.each(breakages)('%s', (_what, from, to) => {
       const original = readFileSync(RULES, 'utf8');

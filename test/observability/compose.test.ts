@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './dashboards.js';
+import { hasRedisServer, startRedisServer } from '../harness/redis-servers.js';
 
 interface Service {
   image?: string;
@@ -202,6 +203,28 @@ describe('docker-compose.yml', () => {
     }
     expect(services.valkey!.profiles).toEqual(['valkey']);
     expect(services.redis!.profiles).toBeUndefined();
+  });
+
+  it('bounds Redis and Valkey with maxmemory and the policy README "Sizing Redis" chooses', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const name of ['redis', 'valkey']) {
+      const command = services[name]!.command!;
+      const setting = (flag: string) => command[command.indexOf(flag) + 1];
+      expect(setting('--maxmemory'), name).toMatch(/^\d+mb$/);
+      expect(setting('--maxmemory-policy'), name).toBe('volatile-lru');
+      expect(readme, name).toContain(`--maxmemory ${setting('--maxmemory')} --maxmemory-policy volatile-lru`);
+    }
+  });
+
+  it.skipIf(!hasRedisServer)('passes settings a real redis-server takes as meant', async () => {
+    const args = services.redis!.command!.slice(1).filter((_arg, index, all) => ['--maxmemory', '--maxmemory-policy'].includes(all[index]!) || ['--maxmemory', '--maxmemory-policy'].includes(all[index - 1]!));
+    const server = await startRedisServer({ extraArgs: args });
+    try {
+      expect(server.cli('CONFIG', 'GET', 'maxmemory-policy').split('\n')[1]).toBe('volatile-lru');
+      expect(Number(server.cli('CONFIG', 'GET', 'maxmemory').split('\n')[1])).toBe(Number(/^(\d+)mb$/.exec(args[1]!)![1]) * 1024 * 1024);
+    } finally {
+      await server.destroy();
+    }
   });
 
   it('connects the demo to Redis by default and documents the Valkey switch with a host and port that agree', () => {
