@@ -4,7 +4,7 @@
  * a free port chosen here and lives in its own temp directory; nothing ever talks to the shared Redis on 6379.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,11 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   password?: string;
   clusterEnabled?: boolean;
+  /**
+   * Lines of a sentinel.conf: the process runs as a Sentinel (`redis-server sentinel.conf --sentinel`), which
+   * rewrites that file as it learns the group. `password` is then the Sentinel's own.
+   */
+  sentinelConfig?: string[];
   /** Extra `--name value` arguments. */
   extraArgs?: string[];
 }
@@ -93,7 +98,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let child: ChildProcess | null = null;
   let paused = false;
 
+  const sentinelArgs = options.sentinelConfig ? [writeSentinelConfig(dir, options.sentinelConfig), '--sentinel'] : [];
   const args = [
+    ...sentinelArgs,
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--dir', dir,
@@ -169,6 +176,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
   await start();
   return server;
+}
+
+/** Sentinels need a config file they can write (they record what they learn in it). */
+function writeSentinelConfig(dir: string, lines: string[]): string {
+  const file = path.join(dir, 'sentinel.conf');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
-import { parseRedisUrl } from '../../src/redis/connection.js';
+import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { redactRedisUrl } from '../../src/redis/redact.js';
 import { recordingLogger } from '../harness/logger.js';
 import { useRedisServer } from '../harness/lifecycle.js';
