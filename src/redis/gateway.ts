@@ -121,7 +121,7 @@ export class RedisGateway {
 
   /** True when a command would be sent to Redis now (connected, circuit not open). */
   get available(): boolean {
-    return this.client !== null && this.client.status === 'ready' && this.breaker.state !== 'open';
+    return this.client !== null && isOpen(this.client) && this.breaker.state !== 'open';
   }
 
   get backend(): 'redis' | 'memory' {
@@ -135,7 +135,7 @@ export class RedisGateway {
   attempt<T>(operation: string, command: (client: RedisClient) => Promise<T>, { write = false } = {}): Promise<Attempt<T>> {
     const client = this.client;
     if (client === null) return Promise.resolve(NO_REDIS);
-    if (client.status !== 'ready' || !this.breaker.allowRequest()) {
+    if (!isOpen(client) || !this.breaker.allowRequest()) {
       this.skipped += 1;
       return Promise.resolve(UNAVAILABLE);
     }
@@ -399,6 +399,15 @@ export class RedisGateway {
       streams.clear();
     };
   }
+}
+
+/**
+ * Whether a command can be sent now. A connection being closed (to follow a failover, say) is still `ready` until
+ * its socket has closed, but no longer writable: a command sent then would fail for a reason that is not Redis's.
+ */
+function isOpen(client: RedisClient): boolean {
+  if (client.status !== 'ready') return false;
+  return isCluster(client) || client.stream?.writable !== false;
 }
 
 function modeOf(client: RedisClient | null): RedisMode {

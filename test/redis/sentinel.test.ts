@@ -1,0 +1,175 @@
+/**
+ * A Sentinel-managed master (`redis+sentinel://`), against real processes: a master, a replica and three sentinels.
+ * A failover under steady load, forced (SENTINEL FAILOVER) or by killing the master, fails no call; the instance
+ * follows the new master and its writes land there. READONLY replies are error replies, never an outage.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCache } from '../../src/index.js';
+import { createReprise, type Reprise } from '../../src/reprise.js';
+import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
+import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { startRedisSentinelGroup, type RedisSentinelGroup } from '../harness/redis-sentinel.js';
+
+const PASSWORD = 'master-pw-b7c1';
+const SENTINEL_PASSWORD = 'sentinel-pw-9f2e';
+
+describe.skipIf(!hasRedisServer)('a Sentinel-managed master', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function group(): Promise<RedisSentinelGroup> {
+    const started = await startRedisSentinelGroup({ password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
+    cleanups.push(() => started.destroy());
+    return started;
+  }
+
+  async function reprise(url: string, logger: RecordingLogger): Promise<Reprise> {
+    const created = await createReprise({ redisUrl: url, redisSentinelPassword: SENTINEL_PASSWORD, logger, env: {}, warmSchedule: false });
+    cleanups.push(() => created.close());
+    return created;
+  }
+
+  it('finds the master through the sentinels, and shows the target without passwords', async () => {
+    const sentinelGroup = await group();
+    const logger = recordingLogger();
+    const { cache } = await reprise(sentinelGroup.url(2), logger);
+    await cache.set('recommendations', 'k', { tracks: [1] });
+
+    const master = sentinelGroup.master();
+    expect(master.cli('-n', '2', 'EXISTS', 'reprise:recommendations:k')).toBe('1');
+    const redis = cache.stats().tiers.redis;
+    expect(redis).toMatchObject({ mode: 'sentinel', connection: 'ready', breaker: 'closed' });
+    const sentinelList = sentinelGroup.sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',');
+    expect(redis.target).toBe(`sentinel ${sentinelList} master ${sentinelGroup.masterName} at 127.0.0.1:${master.port}/2`);
+    expect(cache.stats().cacheType).toBe('redis');
+
+    await cache.close();
+    const everything = `${logger.lines.join('\n')}\n${JSON.stringify(cache.stats())}`;
+    expect(everything).toContain(`cache: Redis sentinel at redis+sentinel://:***@${sentinelList}/${sentinelGroup.masterName}/2`);
+    expect(everything).not.toContain(PASSWORD);
+    expect(everything).not.toContain(SENTINEL_PASSWORD);
+  });
+
+  for (const how of ['SENTINEL FAILOVER', 'killing the master'] as const) {
+    it(`fails no call during a failover by ${how}, follows the new master, and writes land there`, async () => {
+      const sentinelGroup = await group();
+      const logger = recordingLogger();
+      const instance = await reprise(sentinelGroup.url(), logger);
+      const { cache, idRegistry } = instance;
+      // Another instance, to hear invalidations: its subscriber connection has to follow the master too.
+      const other = (await reprise(sentinelGroup.url(), recordingLogger())).cache;
+      const oldMaster = sentinelGroup.master();
+      const newMaster = sentinelGroup.servers.find((server) => server !== oldMaster)!;
+
+      const load = steadyLoad(instance);
+      await pollUntil(() => load.calls >= 200, 'the load to run against the first master');
+      if (how === 'SENTINEL FAILOVER') expect(sentinelGroup.sentinels[0]!.cli('SENTINEL', 'FAILOVER', sentinelGroup.masterName)).toBe('OK');
+      else await oldMaster.kill();
+      await sentinelGroup.waitForMaster(newMaster.port);
+      const onNewMaster = (instance: typeof cache) =>
+        instance.stats().cacheType === 'redis' && instance.stats().tiers.redis.target!.endsWith(`at 127.0.0.1:${newMaster.port}/0`);
+      await pollUntil(
+        () => onNewMaster(cache) && onNewMaster(other),
+        'both instances to follow the new master',
+        () => false,
+        30_000,
+      ).catch((e) => { console.log('DEBUG', JSON.stringify(cache.stats().tiers.redis), newMaster.port, logger.lines.slice(0, 60).join('\n')); throw e; });
+      const callsAtSwitch = load.calls;
+      await pollUntil(() => load.calls >= callsAtSwitch + 200, 'the load to run against the new master');
+      await load.stop();
+
+      expect(load.rejections).toEqual([]);
+      // After the switch, writes go to the new master: read back there through a plain client.
+      await cache.set('recommendations', 'after-failover', 'new-master');
+      await idRegistry.markValidated('4uLU6hMCjMI75M1A2tKUQC', '0f7c2a35-1c3a-4f7e-9d0b-5f0a1a2b3c4d');
+      expect(newMaster.cli('GET', 'reprise:recommendations:after-failover')).toMatch(/new-master/);
+      expect(await idRegistry.getValidatedId('4uLU6hMCjMI75M1A2tKUQC')).toBe('0f7c2a35-1c3a-4f7e-9d0b-5f0a1a2b3c4d');
+      expect(await cache.get('recommendations', 'after-failover')).toBe('new-master');
+      // The other instance keeps a copy in memory; a write here is announced through the new master and drops it.
+      expect(await other.get('recommendations', 'after-failover')).toBe('new-master');
+      await cache.set('recommendations', 'after-failover', 'replaced');
+      await pollUntil(async () => (await other.get('recommendations', 'after-failover')) === 'replaced', 'the other instance to hear the write');
+
+      const redis = cache.stats().tiers.redis;
+      console.log(how, JSON.stringify(redis), logger.lines.filter((line) => !line.startsWith('debug')).join('\n'));
+      // What went wrong in Redis was connections switching or closing, and READONLY from a demoted master: no
+      // other error reply, and READONLY never counted as an outage.
+      const { connection, readonly, ...others } = redis.errorsByReason;
+      expect(Object.values(others).every((count) => count === 0), JSON.stringify(redis.errorsByReason)).toBe(true);
+      expect(redis.breaker).toBe('closed');
+      if (how === 'SENTINEL FAILOVER') expect(redis.circuitOpenings).toBe(0);
+      else expect(redis.circuitOpenings).toBeGreaterThanOrEqual(1);
+      expect(logger.lines.some((line) => line.includes(`Redis master switched: `) && line.includes(`:${newMaster.port}/0`))).toBe(true);
+      void connection;
+      void readonly;
+    }, 90_000);
+  }
+});
+
+describe.skipIf(!hasRedisServer)('READONLY replies', () => {
+  const servers: RedisServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.destroy()));
+  });
+
+  it('are error replies of their call (reason readonly): the circuit stays closed and reads keep coming from Redis', async () => {
+    const master = await startRedisServer();
+    servers.push(master);
+    const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    servers.push(replica);
+    master.cli('SET', 'reprise:recommendations:seen', 'r1:"from-master"');
+    await pollUntil(() => replica.cli('GET', 'reprise:recommendations:seen') !== '', 'the replica to sync');
+
+    const cache = await createCache({ redisUrl: replica.url, logger: recordingLogger(), env: {} });
+    try {
+      for (let i = 0; i < 5; i++) await cache.set('recommendations', `w${i}`, i);
+      const redis = cache.stats().tiers.redis;
+      expect(redis.errorsByReason.readonly).toBe(5);
+      expect(redis).toMatchObject({ breaker: 'closed', circuitOpenings: 0, connection: 'ready' });
+      expect(cache.stats().cacheType).toBe('redis');
+      // The refused writes are served from memory; what the replica holds is read from it.
+      expect(await cache.get('recommendations', 'w3')).toBe(3);
+      expect(replica.cli('EXISTS', 'reprise:recommendations:w3')).toBe('0');
+    } finally {
+      await cache.close();
+    }
+  });
+});
+
+/**
+ * Cache get/set and registry lookups, a few at a time, until stopped. Each step yields to the event loop, so the
+ * load runs steadily whether calls go to Redis or are answered from memory at once.
+ */
+function steadyLoad({ cache, idRegistry }: Reprise) {
+  const state = { calls: 0, rejections: [] as unknown[], running: true };
+  const worker = async (id: number) => {
+    for (let i = 0; state.running; i++) {
+      const key = `load:${id}:${i % 64}`;
+      try {
+        await cache.set('recommendations', key, { id, i });
+        await cache.get('recommendations', key);
+        await idRegistry.getValidatedId(`${id}${i % 64}`.padEnd(22, 'x'));
+        state.calls += 3;
+      } catch (error) {
+        state.rejections.push(error);
+      }
+      await delay(1);
+    }
+  };
+  const workers = [0, 1, 2, 3].map(worker);
+  return {
+    get calls() {
+      return state.calls;
+    },
+    get rejections() {
+      return state.rejections;
+    },
+    async stop() {
+      state.running = false;
+      await Promise.all(workers);
+    },
+  };
+}
