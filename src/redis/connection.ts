@@ -40,6 +40,8 @@ function failFastOptions(tuning: ConnectionTuning): RedisOptions {
     // non-idempotent script twice, long after its caller was answered from memory.
     autoResendUnfulfilledCommands: false,
     lazyConnect: false,
+    // No CLIENT SETINFO on connect: reprise sends only the commands its least-privilege ACL user has (README).
+    disableClientInfo: true,
   };
 }
 
