@@ -4,7 +4,7 @@
  * [REDIS_SENTINEL_PASSWORD], keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
  * Without Redis the cache runs in memory; with Redis it starts at once in memory and moves to Redis when connected.
  */
-import { createRedisClient, duplicateForSubscriber, type RedisClient } from '../redis/connection.js';
+import { createRedisClient, duplicateForSubscriber, noteClosing, type RedisClient } from '../redis/connection.js';
 import { parseRedisUrl, type ParsedRedisUrl } from '../redis/redis-url.js';
 import { readCaFile } from '../redis/tls.js';
 import { DEFAULT_MAX_WAIT_MS, RedisGateway } from '../redis/gateway.js';
@@ -155,8 +155,8 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   } catch (error) {
     // A bad option found after the connections were opened must not leave them (or the purge timer) behind.
     memory.close();
-    subscriber?.disconnect();
-    if (client && !options.redis) client.disconnect();
+    if (subscriber) closeNow(subscriber);
+    if (client && !options.redis) closeNow(client);
     throw error;
   }
 }
@@ -179,4 +179,9 @@ function connectionSecurity(parsed: ParsedRedisUrl, options: CacheOptions, env: 
     ...(tlsCaFile ? { tlsCaFile, tlsCa: readCaFile(tlsCaFile, 'redisTlsCaFile') } : {}),
     ...(sentinelPassword ? { sentinelPassword } : {}),
   };
+}
+
+function closeNow(client: RedisClient): void {
+  noteClosing(client);
+  client.disconnect();
 }

@@ -58,7 +58,7 @@ export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuni
     const node = parsed.nodes[0]!;
     return new Redis({ ...common, host: node.host, port: node.port, db: parsed.db });
   }
-  if (parsed.mode === 'sentinel') return new Redis({ ...common, ...sentinelOptions(parsed, tuning, tls), db: parsed.db });
+  if (parsed.mode === 'sentinel') return restartAfterStrayEnd(new Redis({ ...common, ...sentinelOptions(parsed, tuning, tls), db: parsed.db }));
   const clusterOptions: ClusterOptions = {
     enableOfflineQueue: false,
     redisOptions: common,
@@ -92,6 +92,34 @@ function sentinelOptions(parsed: ParsedRedisUrl, tuning: ConnectionTuning, tls: 
   };
 }
 
+/** Clients reprise is closing: their end is final. */
+const closing = new WeakSet<RedisClient>();
+
+/** reprise is closing this client (quit or disconnect): it must not be started again. */
+export function noteClosing(client: RedisClient): void {
+  closing.add(client);
+}
+
+/**
+ * ioredis ends a Sentinel client for good when a failover notice closes it while it is asking the sentinels where the
+ * master is (its connect() rejects and no reconnection follows): the notice of a failover it was already following
+ * after its master died. Such a client is started again, with the usual backoff, unless reprise is closing it.
+ */
+function restartAfterStrayEnd(client: Redis): Redis {
+  let attempts = 0;
+  client.on('ready', () => {
+    attempts = 0;
+  });
+  client.on('end', () => {
+    if (closing.has(client)) return;
+    const restart = () => {
+      if (!closing.has(client) && client.status === 'end') client.connect().catch(() => undefined);
+    };
+    setTimeout(restart, reconnectDelay(++attempts)).unref();
+  });
+  return client;
+}
+
 /** A server that is (now) a replica refused a write. */
 export function isReadOnlyReply(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('READONLY');
@@ -109,7 +137,8 @@ export function duplicateForSubscriber(client: RedisClient): RedisClient {
       redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true, enableAutoPipelining: false },
     });
   }
-  return client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
+  const subscriber = client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
+  return isSentinelManaged(subscriber) ? restartAfterStrayEnd(subscriber) : subscriber;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
@@ -129,7 +158,7 @@ export function describeClient(client: RedisClient): string {
   }
   const { host, port, db, path, sentinels, name } = client.options;
   if (isSentinelManaged(client)) {
-    const list = sentinels!.map((sentinel) => `${sentinel.host ?? 'localhost'}:${sentinel.port ?? 26379}`).join(',');
+    const list = sentinels!.map((sentinel) => `${sentinel.host ?? '127.0.0.1'}:${sentinel.port ?? 26379}`).join(',');
     // Where the master is now: the peer of the open connection (the sentinels' answer when it was made).
     const stream = client.status === 'ready' ? client.stream : undefined;
     const master = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}/${db ?? 0}` : '(not connected)';

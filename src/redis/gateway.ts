@@ -11,7 +11,7 @@
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
 import type { Redis } from 'ioredis';
-import { describeClient, isCluster, isSentinelManaged, type RedisClient } from './connection.js';
+import { describeClient, isCluster, isSentinelManaged, noteClosing, type RedisClient } from './connection.js';
 import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
 import { ProgressWatch, type Release } from './progress-watch.js';
 import { redactSecrets } from './redact.js';
@@ -418,6 +418,7 @@ function modeOf(client: RedisClient | null): RedisMode {
 
 /** QUIT politely, but never wait on a dead or hung server for more than a moment. */
 export async function quitOrDisconnect(client: RedisClient, timeoutMs = 500): Promise<void> {
+  noteClosing(client);
   // Keep an error listener until the very end: a late socket error must not crash the host.
   const swallow = () => {};
   client.on('error', swallow);
