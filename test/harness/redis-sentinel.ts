@@ -4,12 +4,15 @@
  * seconds. Which server is the master changes with failovers: ask the sentinels (masterPort) rather than remember.
  */
 import { pollUntil, startRedisServer, type RedisServer } from './redis-servers.js';
+import type { TlsFiles } from './redis-tls.js';
 
 export interface RedisSentinelGroupOptions {
   /** Password of the master and the replica (requirepass and masterauth). */
   password?: string;
   /** The sentinels' own password (their requirepass). */
   sentinelPassword?: string;
+  /** Every process serves TLS only, replication and the sentinels' connections included. */
+  tls?: TlsFiles;
 }
 
 export interface RedisSentinelGroup {
@@ -17,7 +20,7 @@ export interface RedisSentinelGroup {
   /** The master and the replica it started with; after a failover their roles are swapped. */
   readonly servers: readonly RedisServer[];
   readonly sentinels: readonly RedisServer[];
-  /** `redis+sentinel://[:password@]127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3/<masterName>[/db]` */
+  /** `redis+sentinel://[:password@]127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3/<masterName>[/db]` (`rediss+` with TLS) */
   url(db?: number): string;
   /** The master's port as one sentinel reports it (SENTINEL get-master-addr-by-name), null if it cannot say. */
   masterPort(sentinel?: RedisServer): number | null;
@@ -35,7 +38,8 @@ const QUORUM = 2;
 
 export async function startRedisSentinelGroup(options: RedisSentinelGroupOptions = {}): Promise<RedisSentinelGroup> {
   const auth = options.password ? ['--requirepass', options.password, '--masterauth', options.password] : [];
-  const serverOptions = { ...(options.password ? { password: options.password } : {}) };
+  const tls = options.tls ? { tls: options.tls } : {};
+  const serverOptions = { ...(options.password ? { password: options.password } : {}), ...tls };
   const started: RedisServer[] = [];
   try {
     const first = await startRedisServer({ ...serverOptions, extraArgs: auth });
@@ -49,7 +53,7 @@ export async function startRedisSentinelGroup(options: RedisSentinelGroupOptions
       ...(options.password ? [`sentinel auth-pass ${MASTER_NAME} ${options.password}`] : []),
     ];
     const sentinels = await Promise.all(
-      [0, 1, 2].map(() => startRedisServer({ sentinelConfig, ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}) })),
+      [0, 1, 2].map(() => startRedisServer({ sentinelConfig, ...tls, ...(options.sentinelPassword ? { password: options.sentinelPassword } : {}) })),
     );
     started.push(...sentinels);
     const servers = [first, second];
@@ -66,7 +70,7 @@ export async function startRedisSentinelGroup(options: RedisSentinelGroupOptions
       url(db = 0) {
         const credentials = options.password ? `:${encodeURIComponent(options.password)}@` : '';
         const hosts = sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',');
-        return `redis+sentinel://${credentials}${hosts}/${MASTER_NAME}${db ? `/${db}` : ''}`;
+        return `${options.tls ? 'rediss' : 'redis'}+sentinel://${credentials}${hosts}/${MASTER_NAME}${db ? `/${db}` : ''}`;
       },
       masterPort,
       master() {

@@ -64,6 +64,11 @@ export interface RedisServerOptions {
    * rewrites that file as it learns the group. `password` is then the Sentinel's own.
    */
   sentinelConfig?: string[];
+  /**
+   * Serve TLS only (`--port 0 --tls-port`): the certificate and key, and the CA the harness's redis-cli trusts.
+   * Replication and a sentinel's connections use TLS too. Clients are not asked for a certificate.
+   */
+  tls?: { cert: string; key: string; ca: string };
   /** Extra `--name value` arguments. */
   extraArgs?: string[];
 }
@@ -101,7 +106,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const sentinelArgs = options.sentinelConfig ? [writeSentinelConfig(dir, options.sentinelConfig), '--sentinel'] : [];
   const args = [
     ...sentinelArgs,
-    '--port', String(port),
+    ...(options.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key,
+        '--tls-ca-cert-file', options.tls.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+      : ['--port', String(port)]),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
@@ -116,9 +124,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ...(options.extraArgs ?? []),
   ];
   const authArgs = options.password ? ['-a', options.password, '--no-auth-warning'] : [];
+  const tlsArgs = options.tls ? ['--tls', '--cacert', options.tls.ca] : [];
 
   const cli = (...command: string[]): string => {
-    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...authArgs, ...command], {
+    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...tlsArgs, ...authArgs, ...command], {
       encoding: 'utf8',
       timeout: 5_000,
     });
@@ -151,7 +160,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     host: '127.0.0.1',
     port,
     dir,
-    url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     get running() {
       return child !== null;
     },

@@ -1,13 +1,11 @@
 /**
- * TLS for the tests: a CA and a server certificate for 127.0.0.1 made with openssl, a second CA that signed nothing
- * of ours (a wrong CA), and a redis-server listening on a `--tls-port` with them. The server keeps a plain port on
- * loopback for the harness's redis-cli; clients under test use the TLS port.
+ * TLS for the tests: a CA and a server certificate for 127.0.0.1 made with openssl, and a second CA that signed
+ * nothing of ours (a wrong CA). `startRedisServer({ tls: files })` serves them on a TLS-only port.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-servers.js';
 
 /** True when openssl is installed. On CI a missing openssl is an error, never a skip. */
 export const hasOpenssl: boolean = (() => {
@@ -52,26 +50,4 @@ export function makeTlsFiles(): TlsFiles {
     key: path.join(dir, 'server.key'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-export interface TlsRedisServer extends RedisServer {
-  /** The port that speaks TLS. */
-  readonly tlsPort: number;
-}
-
-/** A redis-server with a TLS port serving `files`' certificate (clients are not asked for one). */
-export async function startTlsRedisServer(files: TlsFiles, options: RedisServerOptions = {}): Promise<TlsRedisServer> {
-  const tlsPort = await freePort();
-  const server = await startRedisServer({
-    ...options,
-    extraArgs: [
-      ...(options.extraArgs ?? []),
-      '--tls-port', String(tlsPort),
-      '--tls-cert-file', files.cert,
-      '--tls-key-file', files.key,
-      '--tls-ca-cert-file', files.ca,
-      '--tls-auth-clients', 'no',
-    ],
-  });
-  return Object.assign(server, { tlsPort });
 }

@@ -12,6 +12,7 @@ import { createReprise, type Reprise } from '../../src/reprise.js';
 import { recordingLogger, type RecordingLogger } from '../harness/logger.js';
 import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
 import { startRedisSentinelGroup, type RedisSentinelGroup } from '../harness/redis-sentinel.js';
+import { hasOpenssl, makeTlsFiles } from '../harness/redis-tls.js';
 
 const PASSWORD = 'master-pw-b7c1';
 const SENTINEL_PASSWORD = 'sentinel-pw-9f2e';
@@ -108,6 +109,32 @@ describe.skipIf(!hasRedisServer)('a Sentinel-managed master', () => {
       expect(logger.lines.some((line) => line.startsWith('info Redis master switched: ') && line.endsWith(`:${newMaster.port}/0`))).toBe(true);
     }, 90_000);
   }
+});
+
+describe.skipIf(!hasRedisServer || !hasOpenssl)('a Sentinel-managed master over TLS (rediss+sentinel://)', () => {
+  it('talks TLS to the sentinels and the master, trusting redisTlsCaFile, and follows a failover', async () => {
+    const files = makeTlsFiles();
+    const sentinelGroup = await startRedisSentinelGroup({ password: PASSWORD, tls: files });
+    const logger = recordingLogger();
+    const cache = await createCache({ redisUrl: sentinelGroup.url(), redisTlsCaFile: files.ca, logger, env: {} });
+    try {
+      const oldMaster = sentinelGroup.master();
+      const newMaster = sentinelGroup.servers.find((server) => server !== oldMaster)!;
+      await cache.set('recommendations', 'before', 1);
+      expect(oldMaster.cli('EXISTS', 'reprise:recommendations:before')).toBe('1');
+      expect(sentinelGroup.sentinels[0]!.cli('SENTINEL', 'FAILOVER', sentinelGroup.masterName)).toBe('OK');
+      await sentinelGroup.waitForMaster(newMaster.port);
+      await pollUntil(() => cache.stats().tiers.redis.target!.endsWith(`:${newMaster.port}/0`), 'the cache to follow', () => false, 30_000);
+      await cache.set('recommendations', 'after', 2);
+      expect(newMaster.cli('EXISTS', 'reprise:recommendations:after')).toBe('1');
+    } finally {
+      await cache.close();
+      await sentinelGroup.destroy();
+      files.remove();
+    }
+    expect(logger.lines.join('\n')).toContain('cache: Redis sentinel at rediss+sentinel://:***@');
+    expect(logger.lines.join('\n')).not.toContain(PASSWORD);
+  }, 60_000);
 });
 
 describe.skipIf(!hasRedisServer)('a Sentinel client that ioredis ends mid-reconnection', () => {

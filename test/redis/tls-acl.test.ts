@@ -10,8 +10,8 @@ import { createCache } from '../../src/index.js';
 import { createReprise, type Reprise } from '../../src/reprise.js';
 import type { ComputeRecommendations } from '../../src/moods/types.js';
 import { recordingLogger } from '../harness/logger.js';
-import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
-import { hasOpenssl, makeTlsFiles, startTlsRedisServer, type TlsFiles, type TlsRedisServer } from '../harness/redis-tls.js';
+import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
+import { hasOpenssl, makeTlsFiles, type TlsFiles } from '../harness/redis-tls.js';
 
 const ACL_PASSWORD = 'acl-user-pw-5d1a';
 
@@ -25,10 +25,10 @@ function readmeAclLine(): string[] {
 
 describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL user', () => {
   let files: TlsFiles;
-  let server: TlsRedisServer;
+  let server: RedisServer;
   beforeAll(async () => {
     files = makeTlsFiles();
-    server = await startTlsRedisServer(files);
+    server = await startRedisServer({ tls: files });
     expect(server.cli('ACL', ...readmeAclLine())).toBe('OK');
   });
   afterAll(async () => {
@@ -36,7 +36,7 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
     files?.remove();
   });
 
-  const url = () => `rediss://reprise:${ACL_PASSWORD}@127.0.0.1:${server.tlsPort}`;
+  const url = () => `rediss://reprise:${ACL_PASSWORD}@127.0.0.1:${server.port}`;
 
   it('runs reprise end to end over TLS as the README ACL user; Redis refuses none of its commands', async () => {
     const compute: ComputeRecommendations = async (mood) => ({ recommendations: [{ id: `track-for-${mood}` }], moodAnalysis: { mood } });
@@ -100,7 +100,7 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
       for (const instance of instances) await instance.close();
     }
     expect(logger.lines.join('\n')).not.toContain(ACL_PASSWORD);
-    expect(logger.lines.join('\n')).toContain(`cache: Redis standalone at rediss://reprise:***@127.0.0.1:${server.tlsPort} (TLS, trusting the CAs in ${files.ca})`);
+    expect(logger.lines.join('\n')).toContain(`cache: Redis standalone at rediss://reprise:***@127.0.0.1:${server.port} (TLS, trusting the CAs in ${files.ca})`);
   }, 60_000);
 
   it('refuses a server certificate another CA signed: a clear warning, memory, and no secret printed', async () => {
@@ -122,9 +122,9 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
     expect(server.cli('GET', 'reprise:recommendations:k')).toBe('');
   });
 
-  it('speaks only TLS on the TLS port: a plain redis:// URL there never connects', async () => {
+  it('speaks only TLS on its port: a plain redis:// URL there never connects', async () => {
     const logger = recordingLogger();
-    const cache = await createCache({ redisUrl: `redis://reprise:${ACL_PASSWORD}@127.0.0.1:${server.tlsPort}`, logger, env: {}, redisConnectTimeoutMs: 300 });
+    const cache = await createCache({ redisUrl: `redis://reprise:${ACL_PASSWORD}@127.0.0.1:${server.port}`, logger, env: {}, redisConnectTimeoutMs: 300 });
     try {
       await cache.set('recommendations', 'plain', 1);
       expect(cache.stats().cacheType).toBe('memory');
