@@ -22,7 +22,8 @@ export type { SetOptions, GetOrSetOptions, CategoryStats } from './cache/two-tie
 export { CACHE_CATEGORIES, UnknownCategoryError, type CacheCategory } from './cache/categories.js';
 export { normalizeMoodPrompt, InvalidKeyError, MAX_KEY_PART_LENGTH, MAX_MOOD_PROMPT_LENGTH, type CacheKey, type KeyPart } from './cache/keys.js';
 export { EncodeError, UnsupportedValueError, MAX_VALUE_DEPTH } from './cache/serializer.js';
-export { RedisUrlError, type RedisClient } from './redis/connection.js';
+export { type RedisClient } from './redis/connection.js';
+export { RedisUrlError } from './redis/redis-url.js';
 
 // The ID registry (reprise.idRegistry)
 export type { IdRegistryStats, IdRegistryTtls, RegistrySweepReport } from './registry/id-registry.js';

@@ -42,7 +42,7 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
 
 /** Every option of createReprise, once: the compiler refuses this list if an option of RepriseOptions is missing. */
 const KNOWN_OPTIONS = optionNames<RepriseOptions>({
-  redisUrl: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
   warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, registry: true, tracerProvider: true,
@@ -57,6 +57,8 @@ export function validateOptions(options: unknown): RepriseOptions {
   knownKeys(options, KNOWN_OPTIONS, '');
   const o = options as RepriseOptions;
   optionOfType(o.redisUrl, 'string', 'redisUrl');
+  optionOfType(o.redisTlsCaFile, 'string', 'redisTlsCaFile');
+  optionOfType(o.redisSentinelPassword, 'string', 'redisSentinelPassword');
   optionOfType(o.keyPrefix, 'string', 'keyPrefix');
   optionOfType(o.adminToken, 'string', 'adminToken');
   optionOfType(o.adminAuth, 'function', 'adminAuth');

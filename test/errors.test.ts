@@ -19,7 +19,7 @@ import { ReccobeatsClient } from '../src/reccobeats/client.js';
 import { RetryPolicy } from '../src/reccobeats/retry-policy.js';
 import { startReccobeatsSimulator } from '../src/reccobeats/simulator/index.js';
 import { CircuitBreaker } from '../src/redis/circuit-breaker.js';
-import { parseRedisUrl, RedisUrlError } from '../src/redis/connection.js';
+import { parseRedisUrl, RedisUrlError } from '../src/redis/redis-url.js';
 import { assertSpotifyId, InvalidIdError } from '../src/registry/ids.js';
 import { closestName, optionNames } from '../src/validate.js';
 import { recordingLogger } from './harness/logger.js';

@@ -29,8 +29,10 @@ Usage: npm start [-- --workers N] [-- --help]
 Environment:
   PORT                          port to listen on (default 3000); /metrics is served there
   HOST                          address to listen on (default 127.0.0.1)
-  REDIS_URL                     redis://host:port, rediss://..., or a comma-separated Cluster node list;
-                                unset: reprise runs in memory only
+  REDIS_URL                     redis://host:port, rediss://... (TLS), a comma-separated Cluster node list, or
+                                redis+sentinel://s1:26379,s2:26379/<master-name>; unset: reprise runs in memory only
+  REDIS_TLS_CA_FILE             PEM file of the CAs trusted for rediss:// (default: Node's)
+  REDIS_SENTINEL_PASSWORD       the sentinels' own password, when they require one
   RECCOBEATS_BASE_URL           the ReccoBeats API; unset: a local simulator with a synthetic catalog
   REPRISE_ADMIN_TOKEN           bearer token of the admin routes; unset: a random one, printed below
   REPRISE_WARM_CRON             cron expression of the popular mood warm (default "0 3 * * *"), or false

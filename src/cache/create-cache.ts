@@ -1,9 +1,12 @@
 /**
  * Builds reprise.cache from options and environment variables (the option wins over the variable):
- * redisUrl [REDIS_URL] or an injected ioredis client, keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
+ * redisUrl [REDIS_URL] or an injected ioredis client, redisTlsCaFile [REDIS_TLS_CA_FILE], redisSentinelPassword
+ * [REDIS_SENTINEL_PASSWORD], keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
  * Without Redis the cache runs in memory; with Redis it starts at once in memory and moves to Redis when connected.
  */
-import { createRedisClient, duplicateForSubscriber, parseRedisUrl, type RedisClient } from '../redis/connection.js';
+import { createRedisClient, duplicateForSubscriber, noteClosing, type RedisClient } from '../redis/connection.js';
+import { parseRedisUrl, type ParsedRedisUrl } from '../redis/redis-url.js';
+import { readCaFile } from '../redis/tls.js';
 import { DEFAULT_MAX_WAIT_MS, RedisGateway } from '../redis/gateway.js';
 import type { CircuitBreakerOptions } from '../redis/circuit-breaker.js';
 import { consoleLogger, type Logger } from '../logger.js';
@@ -16,8 +19,16 @@ import { fromEnv, knownKeys, optionNames, optionOfType, positiveNumber, RepriseO
 import { DEFAULT_MEMORY_INTERVAL_MS, MIN_MEMORY_INTERVAL_MS } from '../redis/memory-watch.js';
 
 export interface CacheOptions {
-  /** `redis://[:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster). [REDIS_URL] */
+  /**
+   * `redis://[user][:password@]host:port[/db]`, `rediss://...` (TLS), a comma-separated node list (a Cluster), or
+   * `redis+sentinel://[user][:password@]s1:26379,s2:26379/<master-name>[/db]` (`rediss+sentinel://` for TLS).
+   * [REDIS_URL]
+   */
   redisUrl?: string;
+  /** A PEM file of the certificate authorities trusted for `rediss://` (instead of Node's default ones). [REDIS_TLS_CA_FILE] */
+  redisTlsCaFile?: string;
+  /** The sentinels' own password, when they require one (the URL's is the master's). [REDIS_SENTINEL_PASSWORD] */
+  redisSentinelPassword?: string;
   /** An existing ioredis Redis or Cluster; reprise never closes it. */
   redis?: RedisClient;
   /** Prefix of every key reprise writes. [REPRISE_KEY_PREFIX], default `reprise:` */
@@ -58,7 +69,7 @@ export interface CacheOptions {
 
 /** Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing. */
 const CACHE_OPTIONS = optionNames<CacheOptions>({
-  redisUrl: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   telemetry: true, redisMemoryIntervalMs: true,
 });
@@ -98,6 +109,8 @@ export async function waitForRedis({ cache, gateway, connectTimeoutMs }: CachePa
 export function createCacheParts(options: CacheOptions = {}): CacheParts {
   knownKeys(options, CACHE_OPTIONS, '');
   optionOfType(options.redisUrl, 'string', 'redisUrl');
+  optionOfType(options.redisTlsCaFile, 'string', 'redisTlsCaFile');
+  optionOfType(options.redisSentinelPassword, 'string', 'redisSentinelPassword');
   optionOfType(options.redisAutoPipelining, 'boolean', 'redisAutoPipelining');
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
@@ -110,11 +123,16 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   const memoryIntervalMs = memoryInterval(options.redisMemoryIntervalMs);
 
   const redisUrl = options.redisUrl ?? fromEnv(env, 'REDIS_URL');
-  if (options.redis && options.redisUrl) throw new RepriseOptionsError('conflicting_options', 'redisUrl', 'give either redis (a client) or redisUrl, not both');
+  if (options.redis) {
+    for (const name of ['redisUrl', 'redisTlsCaFile', 'redisSentinelPassword'] as const) {
+      if (options[name] !== undefined) throw new RepriseOptionsError('conflicting_options', name, `give either redis (a client, with its own settings) or ${name}, not both`);
+    }
+  }
   const parsed = !options.redis && redisUrl ? parseRedisUrl(redisUrl) : null;
+  const security = parsed ? connectionSecurity(parsed, options, env) : {};
   const memory = new MemoryTier(options.memory);
   const autoPipelining = options.redisAutoPipelining ?? false;
-  const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs, autoPipelining }) : null);
+  const client = options.redis ?? (parsed ? createRedisClient(parsed, { connectTimeoutMs, autoPipelining, ...security }) : null);
   const subscriber = client ? duplicateForSubscriber(client) : null;
 
   try {
@@ -125,7 +143,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
       maxWaitMs,
       ...(options.circuitBreaker ? { breaker: options.circuitBreaker } : {}),
       logger,
-      secrets: parsed?.password ? [parsed.password] : [],
+      secrets: [parsed?.password, security.sentinelPassword].filter((secret): secret is string => Boolean(secret)),
       onError: (operation, reason) => telemetry.metrics.cacheErrors.inc({ tier: 'redis', operation, reason }),
     });
     const cache = new RepriseCache({
@@ -139,14 +157,14 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
       redisMemoryIntervalMs: memoryIntervalMs,
       ...(options.similarityThreshold !== undefined ? { similarityThreshold: options.similarityThreshold } : {}),
     });
-    if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}`);
+    if (parsed) logger.info(`cache: Redis ${parsed.mode} at ${parsed.redacted}${security.tlsCaFile ? ` (TLS, trusting the CAs in ${security.tlsCaFile})` : ''}`);
     else if (!client) logger.info('cache: no Redis configured, memory only');
     return { cache, gateway, connectTimeoutMs };
   } catch (error) {
     // A bad option found after the connections were opened must not leave them (or the purge timer) behind.
     memory.close();
-    subscriber?.disconnect();
-    if (client && !options.redis) client.disconnect();
+    if (subscriber) closeNow(subscriber);
+    if (client && !options.redis) closeNow(client);
     throw error;
   }
 }
@@ -159,4 +177,29 @@ function memoryInterval(value: number | undefined): number {
     throw new RepriseOptionsError('out_of_range', 'redisMemoryIntervalMs', `redisMemoryIntervalMs must be 0 (off) or at least ${MIN_MEMORY_INTERVAL_MS}, got ${ms}`);
   }
   return ms;
+}
+
+/**
+ * The TLS authorities and the sentinels' password for a parsed URL. Each must fit the URL: a CA file for a URL
+ * without TLS, or a sentinel password for one without sentinels, is a mistake (traffic the operator believes
+ * encrypted would not be), not something to ignore.
+ */
+function connectionSecurity(parsed: ParsedRedisUrl, options: CacheOptions, env: NodeJS.ProcessEnv) {
+  const tlsCaFile = options.redisTlsCaFile ?? fromEnv(env, 'REDIS_TLS_CA_FILE');
+  const sentinelPassword = options.redisSentinelPassword ?? fromEnv(env, 'REDIS_SENTINEL_PASSWORD');
+  if (tlsCaFile && !parsed.tls) {
+    throw new RepriseOptionsError('conflicting_options', 'redisTlsCaFile', 'redisTlsCaFile (REDIS_TLS_CA_FILE) is for TLS: redisUrl must start with rediss:// or rediss+sentinel://');
+  }
+  if (sentinelPassword && parsed.mode !== 'sentinel') {
+    throw new RepriseOptionsError('conflicting_options', 'redisSentinelPassword', 'redisSentinelPassword (REDIS_SENTINEL_PASSWORD) is for sentinels: redisUrl must start with redis+sentinel:// or rediss+sentinel://');
+  }
+  return {
+    ...(tlsCaFile ? { tlsCaFile, tlsCa: readCaFile(tlsCaFile, 'redisTlsCaFile') } : {}),
+    ...(sentinelPassword ? { sentinelPassword } : {}),
+  };
+}
+
+function closeNow(client: RedisClient): void {
+  noteClosing(client);
+  client.disconnect();
 }

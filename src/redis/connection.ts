@@ -1,106 +1,24 @@
 /**
- * Turns `redisUrl` / REDIS_URL into ioredis clients configured to fail fast: no offline queue, one retry per request,
- * bounded connect time, endless background reconnection. A comma-separated list of nodes means a Redis Cluster.
+ * Turns a parsed `redisUrl` (src/redis/redis-url.ts) into ioredis clients configured to fail fast: no offline queue,
+ * one retry per request, bounded connect time, endless background reconnection. A standalone server and a
+ * Sentinel-managed master are both one `Redis` (ioredis asks the sentinels where the master is); a Cluster is a
+ * `Cluster`.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { RepriseOptionsError } from '../errors.js';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { ParsedRedisUrl } from './redis-url.js';
 
 export type RedisClient = Redis | Cluster;
-
-export interface RedisNodeAddress {
-  host: string;
-  port: number;
-}
-
-export interface ParsedRedisUrl {
-  mode: 'standalone' | 'cluster';
-  nodes: RedisNodeAddress[];
-  username?: string;
-  password?: string;
-  db: number;
-  tls: boolean;
-  /** The URL with its password replaced by ***, safe for logs. */
-  redacted: string;
-}
-
-/** redisUrl (or REDIS_URL) cannot be used: a RepriseOptionsError with code `invalid_url`. */
-export class RedisUrlError extends RepriseOptionsError {
-  override name = 'RedisUrlError';
-  constructor(message: string) {
-    super('invalid_url', 'redisUrl', message);
-  }
-}
-
-const DEFAULT_PORT = 6379;
-
-/**
- * Parses `redis://[user][:password@]host:port[/db]`, `rediss://...`, or a comma-separated node list (a Cluster).
- * Errors never repeat the input: a password may hold any character, so no pattern could be trusted to hide it.
- */
-export function parseRedisUrl(input: string): ParsedRedisUrl {
-  const parts = input.split(',').map((part) => part.trim()).filter(Boolean);
-  if (parts.length === 0) throw new RedisUrlError('redisUrl is empty');
-
-  // Nodes after the first may omit the scheme and credentials ("redis://n1:6379,n2:6379"): they inherit the first's.
-  const first = parseOneUrl(parts[0]!, 1, parts.length);
-  const nodes = [first.node];
-  parts.slice(1).forEach((part, index) => {
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(part) ? part : `${first.scheme}//${part}`;
-    const next = parseOneUrl(withScheme, index + 2, parts.length);
-    if (next.scheme !== first.scheme) throw new RedisUrlError('mixed redis:// and rediss:// nodes in redisUrl');
-    nodes.push(next.node);
-  });
-  const mode = nodes.length > 1 ? 'cluster' : 'standalone';
-  if (mode === 'cluster' && first.db !== 0) {
-    throw new RedisUrlError(`a Redis Cluster has only database 0, got /${first.db} in redisUrl`);
-  }
-  // Rebuilt from the parsed parts, so the password cannot survive in it whatever it contains.
-  const credentials = first.username || first.password ? `${first.username}${first.password ? ':***' : ''}@` : '';
-  const redacted = nodes
-    .map((node, index) => `${first.scheme}//${index === 0 ? credentials : ''}${node.host.includes(':') ? `[${node.host}]` : node.host}:${node.port}`)
-    .join(',') + (first.db !== 0 ? `/${first.db}` : '');
-  return {
-    mode,
-    nodes,
-    ...(first.username ? { username: first.username } : {}),
-    ...(first.password ? { password: first.password } : {}),
-    db: first.db,
-    tls: first.scheme === 'rediss:',
-    redacted,
-  };
-}
-
-function parseOneUrl(text: string, position: number, count: number) {
-  const which = count > 1 ? ` (node ${position} of ${count})` : '';
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new RedisUrlError(`redisUrl is not a valid URL${which}: expected redis://[user][:password@]host:port[/db]`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new RedisUrlError(`Redis URLs start with redis:// or rediss://, got ${url.protocol}//${which}`);
-  }
-  if (!url.hostname) throw new RedisUrlError(`redisUrl has no host${which}`);
-  const port = url.port ? Number(url.port) : DEFAULT_PORT;
-  const dbText = url.pathname.replace(/^\//, '');
-  const db = dbText === '' ? 0 : Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new RedisUrlError(`the database index in redisUrl must be a whole number${which}`);
-  return {
-    scheme: url.protocol,
-    // URL keeps IPv6 hosts in brackets; sockets want them bare.
-    node: { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port },
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    db,
-  };
-}
 
 export interface ConnectionTuning {
   /** Bound on establishing a TCP connection, so a black-holed host is noticed quickly. */
   connectTimeoutMs: number;
   /** ioredis auto-pipelining: commands issued in one turn of the event loop share one socket write. */
   autoPipelining?: boolean;
+  /** PEM text of the certificate authorities trusted for TLS (`redisTlsCaFile`); unset: Node's default ones. */
+  tlsCa?: string;
+  /** The sentinels' own password (`redisSentinelPassword`), when they require one. */
+  sentinelPassword?: string;
 }
 
 /** Reconnection never gives up; it backs off to 2 s with jitter so many workers do not reconnect in lockstep. */
@@ -122,21 +40,25 @@ function failFastOptions(tuning: ConnectionTuning): RedisOptions {
     // non-idempotent script twice, long after its caller was answered from memory.
     autoResendUnfulfilledCommands: false,
     lazyConnect: false,
+    // No CLIENT SETINFO on connect: reprise sends only the commands its least-privilege ACL user has (README).
+    disableClientInfo: true,
   };
 }
 
 /** Creates the client reprise owns for `redisUrl`. */
 export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuning): RedisClient {
+  const tls: TlsOptions | undefined = parsed.tls ? (tuning.tlsCa ? { ca: tuning.tlsCa } : {}) : undefined;
   const common: RedisOptions = {
     ...failFastOptions(tuning),
     ...(parsed.username ? { username: parsed.username } : {}),
     ...(parsed.password ? { password: parsed.password } : {}),
-    ...(parsed.tls ? { tls: {} } : {}),
+    ...(tls ? { tls } : {}),
   };
   if (parsed.mode === 'standalone') {
     const node = parsed.nodes[0]!;
     return new Redis({ ...common, host: node.host, port: node.port, db: parsed.db });
   }
+  if (parsed.mode === 'sentinel') return restartAfterStrayEnd(new Redis({ ...common, ...sentinelOptions(parsed, tuning, tls), db: parsed.db }));
   const clusterOptions: ClusterOptions = {
     enableOfflineQueue: false,
     redisOptions: common,
@@ -152,6 +74,58 @@ export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuni
 }
 
 /**
+ * A Sentinel-managed master: each (re)connection asks the sentinels where the master is and checks its role. The
+ * connection follows a failover at once: it closes on the first `+switch-master` a sentinel announces, and when a
+ * write is answered READONLY (its server was demoted under it). Either way the next connection finds the new master.
+ */
+function sentinelOptions(parsed: ParsedRedisUrl, tuning: ConnectionTuning, tls: TlsOptions | undefined): RedisOptions {
+  return {
+    sentinels: parsed.nodes,
+    name: parsed.masterName!,
+    role: 'master',
+    ...(tuning.sentinelPassword ? { sentinelPassword: tuning.sentinelPassword } : {}),
+    ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    sentinelRetryStrategy: reconnectDelay,
+    sentinelCommandTimeout: tuning.connectTimeoutMs,
+    failoverDetector: true,
+    reconnectOnError: (error) => isReadOnlyReply(error),
+  };
+}
+
+/** Clients reprise is closing: their end is final. */
+const closing = new WeakSet<RedisClient>();
+
+/** reprise is closing this client (quit or disconnect): it must not be started again. */
+export function noteClosing(client: RedisClient): void {
+  closing.add(client);
+}
+
+/**
+ * ioredis ends a Sentinel client for good when a failover notice closes it while it is asking the sentinels where the
+ * master is (its connect() rejects and no reconnection follows): the notice of a failover it was already following
+ * after its master died. Such a client is started again, with the usual backoff, unless reprise is closing it.
+ */
+function restartAfterStrayEnd(client: Redis): Redis {
+  let attempts = 0;
+  client.on('ready', () => {
+    attempts = 0;
+  });
+  client.on('end', () => {
+    if (closing.has(client)) return;
+    const restart = () => {
+      if (!closing.has(client) && client.status === 'end') client.connect().catch(() => undefined);
+    };
+    setTimeout(restart, reconnectDelay(++attempts)).unref();
+  });
+  return client;
+}
+
+/** A server that is (now) a replica refused a write. */
+export function isReadOnlyReply(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('READONLY');
+}
+
+/**
  * A second connection for pub/sub. It keeps an offline queue so SUBSCRIBE waits for the connection instead of
  * failing; nothing on the request path ever waits on it.
  */
@@ -163,11 +137,17 @@ export function duplicateForSubscriber(client: RedisClient): RedisClient {
       redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true, enableAutoPipelining: false },
     });
   }
-  return client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
+  const subscriber = client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
+  return isSentinelManaged(subscriber) ? restartAfterStrayEnd(subscriber) : subscriber;
 }
 
 export function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Whether ioredis finds the master through sentinels. */
+export function isSentinelManaged(client: RedisClient): boolean {
+  return !isCluster(client) && Array.isArray(client.options.sentinels) && client.options.sentinels.length > 0;
 }
 
 /** Describes where a client points, without credentials. */
@@ -176,6 +156,13 @@ export function describeClient(client: RedisClient): string {
     const nodes = client.nodes('master').map((node) => `${node.options.host}:${node.options.port}`);
     return `cluster ${nodes.join(',') || '(no node connected yet)'}`;
   }
-  const { host, port, db, path } = client.options;
+  const { host, port, db, path, sentinels, name } = client.options;
+  if (isSentinelManaged(client)) {
+    const list = sentinels!.map((sentinel) => `${sentinel.host ?? '127.0.0.1'}:${sentinel.port ?? 26379}`).join(',');
+    // Where the master is now: the peer of the open connection (the sentinels' answer when it was made).
+    const stream = client.status === 'ready' ? client.stream : undefined;
+    const master = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}/${db ?? 0}` : '(not connected)';
+    return `sentinel ${list} master ${name} at ${master}`;
+  }
   return path ? `socket ${path}` : `${host}:${port}/${db ?? 0}`;
 }

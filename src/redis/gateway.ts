@@ -6,16 +6,18 @@
  * What counts as Redis failed (SPEC): the connection is closed or reconnecting, or Redis stopped making progress
  * (src/redis/progress-watch.ts): no reply settled and no byte arrived on any of its connections. A busy Redis is
  * waited for, up to `maxWaitMs` per call; an error reply (WRONGTYPE, OOM, a script error) concerns its call only.
- * Only an outage opens the circuit.
+ * Only an outage opens the circuit. A Sentinel-managed connection that closes to follow a failover is switching, not
+ * down, unless its reconnection fails too.
  */
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
-import { describeClient, isCluster, type RedisClient } from './connection.js';
+import { describeClient, isCluster, isSentinelManaged, noteClosing, type RedisClient } from './connection.js';
 import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
 import { ProgressWatch, type Release } from './progress-watch.js';
 import { redactSecrets } from './redact.js';
+import { tlsProblem } from './tls.js';
 import type { Logger } from '../logger.js';
 
-export type RedisMode = 'standalone' | 'cluster' | 'none';
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster' | 'none';
 
 /** A call's outcome: Redis's reply, or why there is none. */
 export type Attempt<T> = { ok: true; value: T } | Unanswered<T>;
@@ -93,7 +95,8 @@ export class RedisGateway {
   private readonly now: () => number;
   private readonly detach: () => void;
   private readonly errorsByReason = emptyReasonCounts();
-  private readonly lastLogged = new Map<CountedReason, number>();
+  /** When each kind of problem was last logged: a failure reason, or `tls`. */
+  private readonly lastLogged = new Map<CountedReason | 'tls', number>();
   private refusedWrites = 0;
   private skipped = 0;
   /** True while the circuit is open because Redis stopped answering (a reply closes it at once). */
@@ -103,7 +106,7 @@ export class RedisGateway {
   constructor(options: RedisGatewayOptions) {
     this.options = options;
     this.client = options.client;
-    this.mode = !options.client ? 'none' : isCluster(options.client) ? 'cluster' : 'standalone';
+    this.mode = modeOf(options.client);
     this.maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
     this.now = options.now ?? Date.now;
     this.breaker = new CircuitBreaker(options.breaker);
@@ -118,7 +121,7 @@ export class RedisGateway {
 
   /** True when a command would be sent to Redis now (connected, circuit not open). */
   get available(): boolean {
-    return this.client !== null && this.client.status === 'ready' && this.breaker.state !== 'open';
+    return this.client !== null && isOpen(this.client) && this.breaker.state !== 'open';
   }
 
   get backend(): 'redis' | 'memory' {
@@ -132,7 +135,7 @@ export class RedisGateway {
   attempt<T>(operation: string, command: (client: RedisClient) => Promise<T>, { write = false } = {}): Promise<Attempt<T>> {
     const client = this.client;
     if (client === null) return Promise.resolve(NO_REDIS);
-    if (client.status !== 'ready' || !this.breaker.allowRequest()) {
+    if (!isOpen(client) || !this.breaker.allowRequest()) {
       this.skipped += 1;
       return Promise.resolve(UNAVAILABLE);
     }
@@ -273,14 +276,20 @@ export class RedisGateway {
     this.errorsByReason[reason] += 1;
     if (reason === 'oom' && write) this.refusedWrites += 1;
     this.options.onError?.(operation, reason);
-    const now = this.now();
-    const last = this.lastLogged.get(reason);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    this.lastLogged.set(reason, now);
+    if (!this.dueForLog(reason)) return;
     const detail = error instanceof Error ? `: ${this.redact(error.message)}` : '';
     this.options.logger.warn(
       `Redis ${operation} failed (${reason})${detail}; answered without Redis. Further ${reason} failures are counted, logged at most once a minute`,
     );
+  }
+
+  /** Whether a problem of this kind may be logged now: each is logged at most once a minute. */
+  private dueForLog(kind: CountedReason | 'tls'): boolean {
+    const now = this.now();
+    const last = this.lastLogged.get(kind);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return false;
+    this.lastLogged.set(kind, now);
+    return true;
   }
 
   /** Logs each switch between Redis and memory once, not every failing call. */
@@ -298,29 +307,55 @@ export class RedisGateway {
   }
 
   private watchConnection(client: RedisClient): () => void {
+    const followsFailovers = isSentinelManaged(client);
+    let ready = false;
+    /** Sentinel: the connection closed while ready and is reconnecting; an outage only if that fails. */
+    let switching = false;
+    let lastTarget: string | null = null;
     const onReady = () => {
+      ready = true;
+      switching = false;
       this.openForStall = false;
       this.breaker.reset();
       this.noteBackend();
+      const target = describeClient(client);
+      if (followsFailovers && lastTarget !== null && target !== lastTarget) this.options.logger.info(`Redis master switched: ${target}`);
+      lastTarget = target;
     };
-    const onDown = () => {
+    const onDown = (cause?: unknown) => {
+      switching = false;
       this.breaker.trip();
-      this.noteBackend();
+      this.noteBackend(cause);
       // Calls waiting on the closed connection are answered now, not after a silence: a killed Redis is down at once.
+      this.watch.releaseAll('connection');
+    };
+    const onClose = () => {
+      const wasReady = ready;
+      ready = false;
+      if (!followsFailovers || !wasReady) return onDown();
+      // The connection to a Sentinel-managed master closed (it follows a failover, or the master died): calls waiting
+      // on it are answered now; the next connection asks the sentinels where the master is. Until that fails too,
+      // this is a switch: calls meanwhile are answered from memory without counting the circuit open.
+      switching = true;
       this.watch.releaseAll('connection');
     };
     // Without an error listener ioredis errors would crash the host; they are counted by the commands that fail.
     const onError = (error: unknown) => {
-      this.options.logger.debug(`Redis connection error: ${this.redact(String((error as Error)?.message ?? error))}`);
+      // While switching, an error means the reconnection failed: the master is gone, not moving.
+      if (switching) onDown(error);
+      const problem = tlsProblem(error);
+      if (problem && this.dueForLog('tls')) this.options.logger.warn(`${problem}; serving from memory until it connects`);
+      else this.options.logger.debug(`Redis connection error: ${this.redact(String((error as Error)?.message ?? error))}`);
     };
+    const onEnd = () => onDown();
     client.on('ready', onReady);
-    client.on('close', onDown);
-    client.on('end', onDown);
+    client.on('close', onClose);
+    client.on('end', onEnd);
     client.on('error', onError);
     return () => {
       client.off('ready', onReady);
-      client.off('close', onDown);
-      client.off('end', onDown);
+      client.off('close', onClose);
+      client.off('end', onEnd);
       client.off('error', onError);
     };
   }
@@ -334,8 +369,24 @@ function bytesReceived(client: RedisClient): number {
   return total;
 }
 
+/**
+ * Whether a command can be sent now. A connection being closed (to follow a failover, say) is still `ready` until
+ * its socket has closed, but no longer writable: a command sent then would fail for a reason that is not Redis's.
+ */
+function isOpen(client: RedisClient): boolean {
+  if (client.status !== 'ready') return false;
+  return isCluster(client) || client.stream?.writable !== false;
+}
+
+function modeOf(client: RedisClient | null): RedisMode {
+  if (!client) return 'none';
+  if (isCluster(client)) return 'cluster';
+  return isSentinelManaged(client) ? 'sentinel' : 'standalone';
+}
+
 /** QUIT politely, but never wait on a dead or hung server for more than a moment. */
 export async function quitOrDisconnect(client: RedisClient, timeoutMs = 500): Promise<void> {
+  noteClosing(client);
   // Keep an error listener until the very end: a late socket error must not crash the host.
   const swallow = () => {};
   client.on('error', swallow);

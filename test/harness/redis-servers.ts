@@ -4,7 +4,7 @@
  * a free port chosen here and lives in its own temp directory; nothing ever talks to the shared Redis on 6379.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,16 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   password?: string;
   clusterEnabled?: boolean;
+  /**
+   * Lines of a sentinel.conf: the process runs as a Sentinel (`redis-server sentinel.conf --sentinel`), which
+   * rewrites that file as it learns the group. `password` is then the Sentinel's own.
+   */
+  sentinelConfig?: string[];
+  /**
+   * Serve TLS only (`--port 0 --tls-port`): the certificate and key, and the CA the harness's redis-cli trusts.
+   * Replication and a sentinel's connections use TLS too. Clients are not asked for a certificate.
+   */
+  tls?: { cert: string; key: string; ca: string };
   /** Extra `--name value` arguments. */
   extraArgs?: string[];
 }
@@ -93,8 +103,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let child: ChildProcess | null = null;
   let paused = false;
 
+  const sentinelArgs = options.sentinelConfig ? [writeSentinelConfig(dir, options.sentinelConfig), '--sentinel'] : [];
   const args = [
-    '--port', String(port),
+    ...sentinelArgs,
+    ...(options.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key,
+        '--tls-ca-cert-file', options.tls.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes']
+      : ['--port', String(port)]),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
@@ -109,9 +124,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ...(options.extraArgs ?? []),
   ];
   const authArgs = options.password ? ['-a', options.password, '--no-auth-warning'] : [];
+  const tlsArgs = options.tls ? ['--tls', '--cacert', options.tls.ca] : [];
 
   const cli = (...command: string[]): string => {
-    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...authArgs, ...command], {
+    const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...tlsArgs, ...authArgs, ...command], {
       encoding: 'utf8',
       timeout: 5_000,
     });
@@ -144,7 +160,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     host: '127.0.0.1',
     port,
     dir,
-    url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     get running() {
       return child !== null;
     },
@@ -169,6 +185,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
   await start();
   return server;
+}
+
+/** Sentinels need a config file they can write (they record what they learn in it). */
+function writeSentinelConfig(dir: string, lines: string[]): string {
+  const file = path.join(dir, 'sentinel.conf');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }
 
 /**

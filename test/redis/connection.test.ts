@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
-import { parseRedisUrl } from '../../src/redis/connection.js';
+import { parseRedisUrl, RedisUrlError } from '../../src/redis/redis-url.js';
 import { redactRedisUrl } from '../../src/redis/redact.js';
 import { recordingLogger } from '../harness/logger.js';
 import { useRedisServer } from '../harness/lifecycle.js';
@@ -52,9 +55,52 @@ describe('parsing redisUrl', () => {
     expect(parseRedisUrl('redis://:raw@pass@cache:6380').redacted).not.toContain('raw');
   });
 
+  it('reads a redis+sentinel:// URL: the sentinels, the master name and the database', () => {
+    expect(parseRedisUrl('redis+sentinel://:s3cret@s1:26380,s2,s3:26381/mymaster/4')).toEqual({
+      mode: 'sentinel',
+      nodes: [{ host: 's1', port: 26380 }, { host: 's2', port: 26379 }, { host: 's3', port: 26381 }],
+      masterName: 'mymaster',
+      password: 's3cret',
+      db: 4,
+      tls: false,
+      redacted: 'redis+sentinel://:***@s1:26380,s2:26379,s3:26381/mymaster/4',
+    });
+    expect(parseRedisUrl('rediss+sentinel://app:pw@[::1]:26379/cache%20main')).toMatchObject({
+      mode: 'sentinel', nodes: [{ host: '::1', port: 26379 }], masterName: 'cache main', username: 'app', db: 0, tls: true,
+      redacted: 'rediss+sentinel://app:***@[::1]:26379/cache%20main',
+    });
+    expect(parseRedisUrl('REDIS+SENTINEL://s1/m')).toMatchObject({ mode: 'sentinel', masterName: 'm', tls: false });
+  });
+
+  it('rejects a Sentinel URL without a master name, with it in the wrong place, or with a bad database', () => {
+    const attempts: Array<[string, RegExp]> = [
+      ['redis+sentinel://:topsecret@s1:26379', /names no master/],
+      ['redis+sentinel://:topsecret@s1:26379/', /names no master/],
+      ['redis+sentinel://:topsecret@s1:26379/m/1/2', /names no master \(or too much after it\)/],
+      ['redis+sentinel://:topsecret@s1:26379/m,s2:26379', /after the last sentinel/],
+      ['redis+sentinel://:topsecret@s1:26379,s2:26379/m/x', /database index/],
+      ['redis+sentinel://:topsecret@s1:26379,rediss://s2:26379/m', /mixed/],
+      ['redis+sentinel://:top%zzsecret@s1:26379/m', /malformed %-escape/],
+    ];
+    for (const [url, expected] of attempts) {
+      const error = (() => {
+        try {
+          parseRedisUrl(url);
+        } catch (caught) {
+          return caught as Error;
+        }
+        return null;
+      })();
+      expect(error, url).toBeInstanceOf(RedisUrlError);
+      expect(error!.message, url).toMatch(expected);
+      expect(error!.message).not.toMatch(/topsecret|top%zz/);
+    }
+  });
+
   it('redacts credentials in any text', () => {
     expect(redactRedisUrl('connect redis://user:hunter2@h:1 and rediss://:x@h2:2 failed')).toBe('connect redis://user:***@h:1 and rediss://:***@h2:2 failed');
     expect(redactRedisUrl('connect redis://:hun/ter@2@h:1 failed')).toBe('connect redis://:***@h:1 failed');
+    expect(redactRedisUrl('rediss+sentinel://u:hunter2@s1:26379,s2:26379/m')).toBe('rediss+sentinel://u:***@s1:26379,s2:26379/m');
   });
 });
 
@@ -108,5 +154,42 @@ describe.skipIf(!hasRedisServer)('an injected ioredis client', () => {
     const client = new Redis({ host: '127.0.0.1', port: server().port, lazyConnect: true });
     await expect(createCache({ redis: client, redisUrl: server().url })).rejects.toThrow(/either/);
     client.disconnect();
+  });
+});
+
+describe('TLS and Sentinel options', () => {
+  const quiet = { logger: recordingLogger() };
+  const caFile = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reprise-ca-'));
+    const file = path.join(dir, 'ca.pem');
+    writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    return { file, dir };
+  };
+
+  it('refuses a CA file that cannot be read or holds no certificate, naming the option', async () => {
+    const missing = await createCache({ ...quiet, redisUrl: 'rediss://h:6380', redisTlsCaFile: '/nonexistent/ca.pem' }).catch((error: unknown) => error);
+    expect(missing).toMatchObject({ name: 'RepriseOptionsError', code: 'invalid_value', option: 'redisTlsCaFile' });
+    expect((missing as Error).message).toMatch(/cannot read the CA file \/nonexistent\/ca.pem \(ENOENT\)/);
+    const { dir } = caFile();
+    const notPem = path.join(dir, 'notes.txt');
+    writeFileSync(notPem, 'not a certificate');
+    await expect(createCache({ ...quiet, env: { REDIS_URL: 'rediss://h:6380', REDIS_TLS_CA_FILE: notPem } }))
+      .rejects.toMatchObject({ code: 'invalid_value', option: 'redisTlsCaFile', message: expect.stringMatching(/holds no PEM certificate/) });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a CA file without TLS, a sentinel password without sentinels, and either with a client of the host', async () => {
+    const { file, dir } = caFile();
+    await expect(createCache({ ...quiet, redisUrl: 'redis://h:6379', redisTlsCaFile: file }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile' });
+    await expect(createCache({ ...quiet, env: { REDIS_URL: 'redis+sentinel://s1/m', REDIS_TLS_CA_FILE: file } }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile', message: expect.stringMatching(/rediss\+sentinel:\/\//) });
+    await expect(createCache({ ...quiet, redisUrl: 'redis://h:6379', redisSentinelPassword: 'topsecret' }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisSentinelPassword' });
+    const client = new Redis({ lazyConnect: true });
+    await expect(createCache({ ...quiet, redis: client, redisTlsCaFile: file })).rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile' });
+    await expect(createCache({ ...quiet, redisTlsCaFile: 42 } as never)).rejects.toMatchObject({ code: 'invalid_type', option: 'redisTlsCaFile' });
+    client.disconnect();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
