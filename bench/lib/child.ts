@@ -34,6 +34,10 @@ export class CaseProcess {
     });
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   async ready(): Promise<void> {
     await this.expect('ready');
   }

@@ -144,7 +144,7 @@ function limitCheck(costs: readonly number[], limit: number, { strict = false } 
   return { measured: `${ratio(median)} (${spread}; ${verdict})`, pass, settled };
 }
 
-export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly BarCheck[], settings: BenchSettings): string {
+export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly BarCheck[], settings: BenchSettings, placement: string): string {
   const table = markdownTable(
     ['scenario', 'library', 'ops/s (median)', 'min – max', 'IQR', 'cost vs baseline (IQR)', 'Redis commands per op', 'checks'],
     rows.map((row) => [
@@ -163,7 +163,7 @@ export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly B
   const setups = rows.map((row) => `- ${SCENARIO_TITLES[row.scenario]}, ${row.label}: ${row.error ? `FAILED: ${row.error.split('\n')[0]}` : row.setup}`);
   const method =
     `${settings.rounds} rounds of ~${settings.roundMs} ms per contender after ${settings.warmupMs} ms of warm-up, each contender in its own ` +
-    'process; the contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds. ' +
+    `process; ${placement}. The contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds. ` +
     'A bar on a ratio takes the ratio round by round against its reference (the baseline, the awaited lru-cache get, or the rival) and is settled ' +
     'when the interquartile range of those ratios is narrower than the median\'s distance to its limit. reprise is held to being ahead of bentocache and ' +
     'cache-manager where they do the same work: the Redis hit, and the tiered set with its announcement to other instances (bentocache only: ' +

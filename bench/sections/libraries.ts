@@ -8,6 +8,7 @@ import { startBenchRedis } from '../lib/bench-redis.js';
 import { libraryBars, librariesMarkdown, measureRows, type BarCheck, type MeasuredRow, type RowOutcome } from '../lib/libraries-report.js';
 import { PLAN, type PlannedRow } from '../lib/plan.js';
 import type { BenchSettings } from '../lib/settings.js';
+import { choosePlacement, pinProcess, placementText, type Placement } from '../lib/placement.js';
 import type { RedisServer } from '../../test/harness/redis-servers.js';
 
 export interface LibrariesOutcome {
@@ -18,25 +19,28 @@ export interface LibrariesOutcome {
 
 export async function benchLibraries(settings: BenchSettings, log: (line: string) => void): Promise<LibrariesOutcome> {
   const server = await startBenchRedis();
+  const placement = choosePlacement();
   const outcomes = new Map<PlannedRow, RowOutcome>();
   try {
+    if (placement) pinProcess(server.pid, placement.serverCpu);
     const scenarios = [...new Set(PLAN.map((row) => row.scenario))];
     for (const scenario of scenarios) {
       log(`  ${scenario}`);
       const rows = PLAN.filter((row) => row.scenario === scenario);
-      for (const [row, outcome] of await benchScenario(rows, server, settings, log)) outcomes.set(row, outcome);
+      for (const [row, outcome] of await benchScenario(rows, server, placement, settings, log)) outcomes.set(row, outcome);
     }
   } finally {
     await server.destroy();
   }
   const rows = measureRows(PLAN, outcomes);
   const bars = libraryBars(rows);
-  return { rows, bars, markdown: librariesMarkdown(rows, bars, settings) };
+  return { rows, bars, markdown: librariesMarkdown(rows, bars, settings, placementText(placement)) };
 }
 
 async function benchScenario(
   rows: readonly PlannedRow[],
   server: RedisServer,
+  placement: Placement | null,
   settings: BenchSettings,
   log: (line: string) => void,
 ): Promise<Map<PlannedRow, RowOutcome>> {
@@ -49,7 +53,7 @@ async function benchScenario(
   const processes = new Map<PlannedRow, CaseProcess>();
   for (const row of rows) {
     const tag = optionsTag(row);
-    processes.set(row, new CaseProcess(`${row.caseFile}/${row.variant}${tag}`, row.caseFile, {
+    const contender = new CaseProcess(`${row.caseFile}/${row.variant}${tag}`, row.caseFile, {
       variant: row.variant,
       redisUrl: server.url,
       // Rows that differ only by their options get keys (and invalidation channels) of their own.
@@ -57,7 +61,9 @@ async function benchScenario(
       options: { ...row.options },
       warmupMs: settings.warmupMs,
       roundMs: settings.roundMs,
-    }));
+    });
+    processes.set(row, contender);
+    if (placement) pinProcess(contender.pid, placement.contenderCpu);
   }
   const alive = () => rows.filter((row) => outcomes.get(row)!.error === undefined);
   try {

@@ -80,6 +80,8 @@ export interface RedisServer {
   /** redis://[:password@]127.0.0.1:port */
   readonly url: string;
   readonly running: boolean;
+  /** The server process's id while it runs. */
+  readonly pid: number | undefined;
   /** Starts the process again on the same port and directory (AOF data comes back). */
   start(): Promise<void>;
   /** Graceful stop; the AOF is flushed (appendfsync always). */
@@ -163,6 +165,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     get running() {
       return child !== null;
+    },
+    get pid() {
+      return child?.pid;
     },
     start,
     stop: () => waitForExit('SIGTERM'),
