@@ -26,7 +26,9 @@ export { type RedisClient } from './redis/connection.js';
 export { RedisUrlError } from './redis/redis-url.js';
 
 // The ID registry (reprise.idRegistry)
-export type { IdRegistryStats, IdRegistryTtls, RegistrySweepReport } from './registry/id-registry.js';
+export type { IdRegistryStats, IdRegistryTtls, MissingMarkStats, RegistrySweepReport } from './registry/id-registry.js';
+export type { IdRegistrySettings } from './options.js';
+export type { BloomOptions, GenerationStats, MissingFilterStats, MissingMarkMode } from './registry/missing-filters.js';
 export { InvalidIdError } from './registry/ids.js';
 export type { MissingReason } from './registry/entries.js';
 

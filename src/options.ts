@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import type { CacheOptions } from './cache/create-cache.js';
 import type { ComputeRecommendations } from './moods/types.js';
 import { RECCOBEATS_OPTIONS, type ReccobeatsOptions } from './reccobeats/options.js';
+import { bloomSettingsOf, missingMarkModeOf, type BloomOptions, type MissingMarkMode } from './registry/missing-filters.js';
 import { fromEnv, knownKeys, optionNames, optionOfType, RepriseOptionsError } from './validate.js';
 
 export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
@@ -30,6 +31,8 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   /** Also warm the n most requested moods (default 0: the configured ones only). */
   warmTopRequested?: number;
   reccobeats?: ReccobeatsOptions;
+  /** How the ID registry keeps known-missing marks in Redis. */
+  idRegistry?: IdRegistrySettings;
   /** prom-client registry for reprise's metrics (default: reprise's own). */
   registry?: Registry;
   /** OpenTelemetry tracer provider (default: the global one). */
@@ -40,13 +43,22 @@ export interface RepriseOptions extends Omit<CacheOptions, 'telemetry'> {
   express?: typeof import('express');
 }
 
+export interface IdRegistrySettings {
+  /** 'bloom' (default): `not_found` marks in Bloom filters, a few bytes per ID; 'exact': one entry per ID. */
+  missing?: MissingMarkMode;
+  /** Capacity per generation (default 100 000) and target false-positive rate (default 0.001) of the filters. */
+  bloom?: BloomOptions;
+}
+
+const ID_REGISTRY_SETTINGS = optionNames<IdRegistrySettings>({ missing: true, bloom: true });
+
 /** Every option of createReprise, once: the compiler refuses this list if an option of RepriseOptions is missing. */
 const KNOWN_OPTIONS = optionNames<RepriseOptions>({
   redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
-  warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, registry: true, tracerProvider: true,
-  adminBodyLimit: true, express: true, redisMemoryIntervalMs: true,
+  warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, idRegistry: true, registry: true,
+  tracerProvider: true, adminBodyLimit: true, express: true, redisMemoryIntervalMs: true,
 });
 
 export { fromEnv, RepriseOptionsError };
@@ -75,6 +87,9 @@ export function validateOptions(options: unknown): RepriseOptions {
   expectShape(o.redis, 'get', 'redis', 'redis must be an ioredis Redis or Cluster instance');
   expectShape(o.express, 'Router', 'express', 'express must be the express module (import express from "express")');
   knownKeys(o.reccobeats, RECCOBEATS_OPTIONS, 'reccobeats');
+  knownKeys(o.idRegistry, ID_REGISTRY_SETTINGS, 'idRegistry');
+  missingMarkModeOf(o.idRegistry?.missing, 'idRegistry.missing');
+  bloomSettingsOf(o.idRegistry?.bloom, 'idRegistry.bloom');
   return o;
 }
 

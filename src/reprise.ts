@@ -55,6 +55,7 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       gateway,
       keyPrefix: cache.keyPrefix,
       ttls: { validatedSeconds: cache.ttls.id_registry, missingSeconds: cache.ttls.id_registry_missing },
+      ...defined({ missing: options.idRegistry?.missing, bloom: options.idRegistry?.bloom }),
       telemetry,
       logger,
     });
@@ -64,7 +65,7 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
       category: 'id_registry',
       invalidated: () => idRegistry.forgetLocal(),
       countEntries: async () => {
-        const { validated, missing } = await idRegistry.stats();
+        const { validated, missing } = await idRegistry.counts();
         return validated + missing;
       },
     });

@@ -24,7 +24,8 @@ import { expiryFor, missingReasonOf, relativeSeconds, type ForwardEntry, type Mi
 import { assertReccobeatsId, assertSpotifyId, canonicalReccobeatsId, isReccobeatsId, isSpotifyId } from './ids.js';
 import { SHARD_COUNT, type Shard } from './layout.js';
 import { MemoryRegistryStore, type MemoryCounts } from './memory-store.js';
-import { RedisRegistryStore } from './redis-store.js';
+import { MissingFilterPlan, bloomSettingsOf, missingMarkModeOf, type BloomOptions, type MissingFilterStats, type MissingMarkMode } from './missing-filters.js';
+import { RedisRegistryStore, type ShardMeta } from './redis-store.js';
 import { sweepRedisStore } from './sweeper.js';
 import { TieredRegistryStore } from './tiered-store.js';
 import { RepriseInputError } from '../errors.js';
@@ -56,6 +57,14 @@ export interface IdRegistryOptions {
   sweepMaxRunMs?: number;
   /** Entries of each kind the in-process store keeps (default 50 000). */
   memoryMaxEntries?: number;
+  /**
+   * Where known-missing marks with the reason `not_found` live in Redis: 'bloom' (default), Bloom filters in plain
+   * Redis strings, a few bytes per ID, or 'exact', one packed entry per ID. Other reasons are always exact. Either
+   * mode still answers for marks the other made, until they expire.
+   */
+  missing?: MissingMarkMode;
+  /** The Bloom filters' capacity per generation and target false-positive rate (see missing-filters.ts). */
+  bloom?: BloomOptions;
   /** Clock in ms since the Unix epoch (default Date.now); tests move time with it. */
   now?: () => number;
 }
@@ -75,12 +84,26 @@ export interface RegistrySweepReport {
   complete: boolean;
 }
 
+export interface MissingMarkStats {
+  mode: MissingMarkMode;
+  /** Exact marks (any reason; in bloom mode, reasons other than not_found and marks made before a switch). */
+  exact: number;
+  /** Marks added to the live filters (an estimate: an ID marked in two generations counts twice). */
+  inFilters: number;
+  /** The live filter generations (Redis only; null in memory). */
+  filters: MissingFilterStats | null;
+}
+
 export interface IdRegistryStats extends ActivitySnapshot {
   /** Where the counts come from now. */
   backend: 'redis' | 'memory';
-  /** Validated mappings (Spotify -> ReccoBeats) and known-missing IDs, across all processes when on Redis. */
+  /**
+   * Validated mappings (Spotify -> ReccoBeats) and known-missing marks, across all processes when on Redis. With
+   * filters, `missing` adds their estimated count to the exact marks (see missingMarks).
+   */
   validated: number;
   missing: number;
+  missingMarks: MissingMarkStats;
   ttls: IdRegistryTtls;
   redis: { shards: number; reverse: number; forwardBuckets: number; reverseBuckets: number } | null;
   memory: MemoryCounts & { maxEntries: number };
@@ -100,7 +123,7 @@ export interface IdRegistryStats extends ActivitySnapshot {
 
 const ID_REGISTRY_OPTIONS = optionNames<IdRegistryOptions>({
   gateway: true, keyPrefix: true, ttls: true, telemetry: true, logger: true, sweepIntervalMs: true, sweepMaxRunMs: true,
-  memoryMaxEntries: true, now: true,
+  memoryMaxEntries: true, now: true, missing: true, bloom: true,
 });
 const ID_REGISTRY_TTLS = optionNames<NonNullable<IdRegistryOptions['ttls']>>({ validatedSeconds: true, missingSeconds: true });
 
@@ -144,8 +167,9 @@ export class IdRegistry {
     this.logger = options.logger ?? consoleLogger;
     this.now = options.now ?? Date.now;
     const memoryMaxEntries = wholeNumber(options.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, 'memoryMaxEntries');
+    const filters = new MissingFilterPlan(missingMarkModeOf(options.missing, 'missing'), bloomSettingsOf(options.bloom, 'bloom'), this.ttls.missingSeconds);
     this.store = new TieredRegistryStore(
-      new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix), (shard, repairs) => this.noteRepairs(shard, repairs)),
+      new RedisRegistryStore(options.gateway, validateKeyPrefix(options.keyPrefix), filters, (shard, repairs) => this.noteRepairs(shard, repairs)),
       new MemoryRegistryStore(memoryMaxEntries),
       options.gateway,
       memoryMaxEntries,
@@ -153,7 +177,7 @@ export class IdRegistry {
     this.activity = new RegistryActivity(this.telemetry);
     // Live counts at each scrape: a handful of reads of the per-shard counters, never a scan.
     this.detachMetrics = this.telemetry.metrics.collectInto(this.telemetry.metrics.idRegistryEntries, async (gauge) => {
-      const { validated, missing } = await this.stats();
+      const { validated, missing } = await this.counts();
       gauge.set({ kind: 'validated' }, validated);
       gauge.set({ kind: 'missing' }, missing);
     });
@@ -283,6 +307,17 @@ export class IdRegistry {
     this.store.forgetLocal();
   }
 
+  /**
+   * Forgets every known-missing mark kept in filters, on Redis (every process sees it at its next read): the way to
+   * clear a false positive when its mapping is not known (a known mapping: markValidated wins over any filter hit).
+   * Exact marks and mappings stay; filtered IDs are asked about again and marked again when still missing. Returns
+   * the Redis keys deleted, or null when Redis (or one of its nodes) did not answer.
+   */
+  async clearMissingFilters(): Promise<number | null> {
+    if (!this.store.redis.configured) return 0;
+    return this.traced('registry.clear_missing_filters', 0, () => this.store.redis.clearFilters(relativeSeconds(this.now())));
+  }
+
   /** The ReccoBeats client reports lookups it did not make (reason: validated_id, known_missing, duplicate, ...). */
   recordApiCallsAvoided(reason: string, count: number): void {
     this.activity.recordApiCallsAvoided(reason, count);
@@ -292,7 +327,7 @@ export class IdRegistry {
 
   async stats(): Promise<IdRegistryStats> {
     const memory = this.store.memory.counts();
-    const shards = this.store.redis.configured ? await this.store.redis.meta() : null;
+    const shards = await this.shardMeta(true);
     const redis = shards && {
       shards: SHARD_COUNT,
       validated: sum(shards, 'validated'),
@@ -301,12 +336,14 @@ export class IdRegistry {
       forwardBuckets: sum(shards, 'forwardBuckets'),
       reverseBuckets: sum(shards, 'reverseBuckets'),
     };
-    const validated = redis ? redis.validated : memory.validated;
-    const missing = redis ? redis.missing : memory.missing;
+    const filters = shards && this.store.redis.filters.summarize(shards.map((shard) => shard.filters));
+    const exactMissing = redis ? redis.missing : memory.missing;
+    const inFilters = filters?.estimatedCount ?? 0;
     return {
       backend: redis ? 'redis' : 'memory',
-      validated,
-      missing,
+      validated: redis ? redis.validated : memory.validated,
+      missing: exactMissing + inFilters,
+      missingMarks: { mode: this.store.redis.filters.mode, exact: exactMissing, inFilters, filters },
       ...this.activity.snapshot(),
       ttls: { ...this.ttls },
       redis: redis && { shards: redis.shards, reverse: redis.reverse, forwardBuckets: redis.forwardBuckets, reverseBuckets: redis.reverseBuckets },
@@ -317,6 +354,21 @@ export class IdRegistry {
       unsynced: this.store.unsyncedCount,
       repaired: this.repaired,
     };
+  }
+
+  /** Validated mappings and known-missing marks as stats() counts them, without counting filter bits (for scrapes). */
+  async counts(): Promise<{ validated: number; missing: number }> {
+    const shards = await this.shardMeta(false);
+    if (!shards) {
+      const memory = this.store.memory.counts();
+      return { validated: memory.validated, missing: memory.missing };
+    }
+    const filtered = shards.reduce((total, shard) => total + shard.filters.reduce((n, generation) => n + generation.filters.reduce((m, filter) => m + filter.count, 0), 0), 0);
+    return { validated: sum(shards, 'validated'), missing: sum(shards, 'missing') + filtered };
+  }
+
+  private async shardMeta(countBits: boolean): Promise<ShardMeta[] | null> {
+    return this.store.redis.configured ? this.store.redis.meta(relativeSeconds(this.now()), { countBits }) : null;
   }
 
   /** Removes expired entries now (memory and a full Redis pass) and corrects the counts. */
@@ -537,6 +589,6 @@ function listOf<T>(input: Iterable<T>, name: string): readonly T[] {
 }
 
 
-function sum<K extends string>(rows: Record<K, number>[], key: K): number {
+function sum(rows: readonly ShardMeta[], key: 'validated' | 'missing' | 'reverse' | 'forwardBuckets' | 'reverseBuckets'): number {
   return rows.reduce((total, row) => total + row[key], 0);
 }

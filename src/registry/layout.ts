@@ -7,6 +7,7 @@
  *   <prefix>id_registry:{<shard>}meta        linear-hashing state, entry counts, sweep progress (a hash)
  *   <prefix>id_registry:{<shard>}s<bucket>   forward space: packed Spotify ID -> validated mapping or missing mark
  *   <prefix>id_registry:{<shard>}r<bucket>   reverse space: packed ReccoBeats ID -> Spotify ID
+ *   <prefix>id_registry:{<shard>}g<...>      known-missing marks in Bloom filters, by generation (filter-scripts.ts)
  * Within a shard each space grows by linear hashing (the scripts split one bucket at a time as entries are added),
  * so buckets stay near BUCKET_FILL entries, below the listpack limit of 128, whatever the registry's size.
  * No user input ever becomes part of a key: shards and buckets are numbers.

@@ -8,7 +8,9 @@ import { groupBy } from '../collections.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import type { LuaScript, ScriptArg } from '../redis/lua-script.js';
 import { runPerNode, type SlotCommand } from '../redis/per-node.js';
+import { FILTER_ADD_SCRIPT, FILTER_CHECK_SCRIPT, FILTER_CLEAR_SCRIPT, FILTER_STATS_SCRIPT, GENERATION_GRACE_SECONDS } from './filter-scripts.js';
 import { RegistryLayout, BUCKET_FILL, type Shard, type Space } from './layout.js';
+import type { MissingFilterPlan, ShardGenerationFilters } from './missing-filters.js';
 import { READ_SCRIPT, STATS_SCRIPT, SWEEP_SCRIPT, UNLINK_SCRIPT, WRITE_SCRIPT } from './scripts.js';
 
 export type WriteOp = 'v' | 'm' | 'r';
@@ -36,12 +38,28 @@ export interface WriteReport {
   late: Promise<Pick<WriteReport, 'written' | 'replaced'>> | null;
 }
 
+/** A known-missing mark for the filters: the packed Spotify ID and the generation it was made in. */
+export interface FilterItem {
+  field: Buffer;
+  generation: number;
+}
+
 export interface ShardMeta {
   validated: number;
   missing: number;
   reverse: number;
   forwardBuckets: number;
   reverseBuckets: number;
+  /** The shard's live generations of missing-mark filters. */
+  filters: ShardGenerationFilters[];
+}
+
+export interface ForwardRead {
+  /** Exact entries, as read(). */
+  values: (Buffer | null | undefined)[];
+  /** The newest live filter generation holding each ID (null: none, or Redis did not answer). */
+  generations: (number | null)[];
+  roundTrips: number;
 }
 
 export interface SweepStep {
@@ -73,7 +91,12 @@ export const BACKSTOP_GRACE_SECONDS = 24 * 60 * 60;
 export class RedisRegistryStore {
   readonly layout: RegistryLayout;
 
-  constructor(private readonly gateway: RedisGateway, keyPrefix: string, private readonly onRepair: RepairListener = () => {}) {
+  constructor(
+    private readonly gateway: RedisGateway,
+    keyPrefix: string,
+    readonly filters: MissingFilterPlan,
+    private readonly onRepair: RepairListener = () => {},
+  ) {
     this.layout = new RegistryLayout(keyPrefix);
   }
 
@@ -99,6 +122,47 @@ export class RedisRegistryStore {
       this.noteRepairs(shard, reply[indexes.length]);
     }
     return { values, roundTrips };
+  }
+
+  /**
+   * Forward entries and missing-mark filters together: per shard, the exact read and the filter check ride in the
+   * same pipeline, so a bulk check still costs one round trip per node. Filters are read in either mode, so marks
+   * made in the other mode still answer until they expire.
+   */
+  async readForward(fields: Buffer[], nowSeconds: number): Promise<ForwardRead> {
+    const { first, last } = this.filters.window(nowSeconds);
+    const filterArgs = [nowSeconds, first, last, this.filters.generationSeconds];
+    const groups = [...this.groupByShard(fields, (field) => field)].map(([shard, indexes]) => {
+      const shardFields = indexes.map((i) => fields[i]!);
+      return {
+        shard,
+        indexes,
+        read: onShard(shard, READ_SCRIPT, ['s', ...shardFields], { buffers: true }),
+        check: onShard(shard, FILTER_CHECK_SCRIPT, [...filterArgs, ...shardFields]),
+      };
+    });
+    const { replies, roundTrips } = await runPerNode(this.gateway, 'registry.read', groups.flatMap((group) => [group.read, group.check]));
+    const values: (Buffer | null | undefined)[] = new Array(fields.length).fill(undefined);
+    const generations: (number | null)[] = new Array(fields.length).fill(null);
+    for (const { shard, indexes, read, check } of groups) {
+      const exact = replies.get(read);
+      if (Array.isArray(exact)) {
+        indexes.forEach((index, position) => {
+          const value = exact[position];
+          values[index] = Buffer.isBuffer(value) ? value : null;
+        });
+        this.noteRepairs(shard, exact[indexes.length]);
+      }
+      const found = replies.get(check);
+      if (Array.isArray(found)) {
+        indexes.forEach((index, position) => {
+          const generation = found[position];
+          if (typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= first && generation <= last) generations[index] = generation;
+        });
+        this.noteRepairs(shard, found[indexes.length]);
+      }
+    }
+    return { values, generations, roundTrips };
   }
 
   async write(items: WriteItem[], nowSeconds: number): Promise<WriteReport> {
@@ -133,6 +197,42 @@ export class RedisRegistryStore {
     return { ...outcome(replies), roundTrips, late: late?.then(outcome) ?? null };
   }
 
+  /** Adds known-missing marks to their generations' filters (one script per shard, one pipeline per node). */
+  async addToFilters(items: FilterItem[], nowSeconds: number): Promise<WriteReport> {
+    const plan = this.filters;
+    const commands = [...this.groupByShard(items, (item) => item.field)].map(([shard, indexes]) => {
+      const args: ScriptArg[] = [nowSeconds, plan.generationSeconds, plan.ttlSeconds, GENERATION_GRACE_SECONDS, plan.filters.length, ...plan.geometryArgs];
+      for (const index of indexes) args.push(items[index]!.field, items[index]!.generation);
+      return { ...onShard(shard, FILTER_ADD_SCRIPT, args), indexes };
+    });
+    const { replies, roundTrips, late } = await runPerNode(this.gateway, 'registry.write', commands, { write: true });
+    const outcome = (answered: Map<(typeof commands)[number], unknown>) => {
+      const written = new Array<boolean>(items.length).fill(false);
+      for (const command of commands) {
+        const reply = answered.get(command);
+        if (!Array.isArray(reply)) continue;
+        for (const index of command.indexes) written[index] = true;
+        this.noteRepairs(command.shard, reply[1]);
+      }
+      return { written, replaced: [] };
+    };
+    return { ...outcome(replies), roundTrips, late: late?.then(outcome) ?? null };
+  }
+
+  /** Deletes every live filter generation of every shard; returns the keys deleted, or null unless all answered. */
+  async clearFilters(nowSeconds: number): Promise<number | null> {
+    const { first, last } = this.filters.window(nowSeconds);
+    const commands = this.layout.shards.map((shard) => onShard(shard, FILTER_CLEAR_SCRIPT, [first, last, this.filters.generationSeconds]));
+    const { replies } = await runPerNode(this.gateway, 'registry.clear_filters', commands, { write: true });
+    let deleted = 0;
+    for (const command of commands) {
+      const reply = replies.get(command);
+      if (!Array.isArray(reply)) return null;
+      deleted += count(reply[0]);
+    }
+    return deleted;
+  }
+
   async unlink(items: UnlinkItem[]): Promise<number> {
     const commands = [...this.groupByShard(items, (item) => item.field)].map(([shard, indexes]) =>
       onShard(shard, UNLINK_SCRIPT, indexes.flatMap((index) => [items[index]!.space, items[index]!.field, items[index]!.partner])),
@@ -163,24 +263,33 @@ export class RedisRegistryStore {
   }
 
   /**
-   * Counts and geometry of every shard (repaired first where damaged): one script per shard, one pipeline per node.
-   * Null unless all answered.
+   * Counts and geometry of every shard (repaired first where damaged), with its live filter generations (bits set
+   * counted when `countBits`): two scripts per shard, one pipeline per node. Null unless all answered.
    */
-  async meta(): Promise<ShardMeta[] | null> {
-    const commands = this.layout.shards.map((shard) => onShard(shard, STATS_SCRIPT, []));
-    const { replies } = await runPerNode(this.gateway, 'registry.stats', commands);
+  async meta(nowSeconds: number, { countBits = false } = {}): Promise<ShardMeta[] | null> {
+    const { first, last } = this.filters.window(nowSeconds);
+    const filterArgs = [first, last, this.filters.generationSeconds, countBits ? 1 : 0];
+    const groups = this.layout.shards.map((shard) => ({
+      shard,
+      stats: onShard(shard, STATS_SCRIPT, []),
+      filters: onShard(shard, FILTER_STATS_SCRIPT, filterArgs),
+    }));
+    const { replies } = await runPerNode(this.gateway, 'registry.stats', groups.flatMap((group) => [group.stats, group.filters]));
     const shards: ShardMeta[] = [];
-    for (const command of commands) {
-      const reply = replies.get(command);
-      if (!Array.isArray(reply)) return null;
+    for (const group of groups) {
+      const reply = replies.get(group.stats);
+      const filterReply = replies.get(group.filters);
+      if (!Array.isArray(reply) || !Array.isArray(filterReply)) return null;
       const [validated, missing, reverse, forwardBuckets, reverseBuckets, repairs] = reply as unknown[];
-      this.noteRepairs(command.shard, repairs);
+      this.noteRepairs(group.shard, repairs);
+      this.noteRepairs(group.shard, filterReply[filterReply.length - 1]);
       shards.push({
         validated: count(validated),
         missing: count(missing),
         reverse: count(reverse),
         forwardBuckets: count(forwardBuckets),
         reverseBuckets: count(reverseBuckets),
+        filters: generationsOf(filterReply.slice(0, -1), first, last),
       });
     }
     return shards;
@@ -201,4 +310,23 @@ export class RedisRegistryStore {
 function count(value: unknown): number {
   const n = typeof value === 'number' ? value : typeof value === 'string' || Buffer.isBuffer(value) ? Number(value.toString()) : NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** FILTER_STATS_SCRIPT's flat reply as generations; anything malformed ends the list (the scripts never send it). */
+function generationsOf(flat: readonly unknown[], first: number, last: number): ShardGenerationFilters[] {
+  const generations: ShardGenerationFilters[] = [];
+  let at = 0;
+  while (at + 2 <= flat.length) {
+    const generation = flat[at];
+    const filters = count(flat[at + 1]);
+    if (typeof generation !== 'number' || generation < first || generation > last || at + 2 + 5 * filters > flat.length) break;
+    const row: ShardGenerationFilters = { generation, filters: [] };
+    for (let i = 0; i < filters; i++) {
+      const [ids, capacity, blocks, hashes, bitsSet] = flat.slice(at + 2 + 5 * i, at + 7 + 5 * i);
+      row.filters.push({ count: count(ids), capacity: count(capacity), blocks: count(blocks), hashes: count(hashes), bitsSet: bitsSet === -1 ? null : count(bitsSet) });
+    }
+    generations.push(row);
+    at += 2 + 5 * filters;
+  }
+  return generations;
 }

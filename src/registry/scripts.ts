@@ -9,6 +9,7 @@
  *   n:v, n:m, n:r      live entries by kind (validated, missing, reverse); expired ones stay counted until swept
  *   X:cursor, t:<kind> an unfinished sweep pass: next bucket to visit, and the live entries tallied so far
  *   X:swept            when the last pass finished (registry seconds)
+ *   b:until            until when some missing-mark filter generation of the shard answers (filter-scripts.ts)
  * A finished pass replaces n:<kind> with its tally, which corrects any drift (keys deleted behind our back).
  *
  * Damaged data is repaired, never propagated (the registry is a cache: what damage destroyed is learnt again):
@@ -24,7 +25,7 @@
 
 import { LuaScript } from '../redis/lua-script.js';
 
-const PRELUDE = `
+export const PRELUDE = `
 local meta = KEYS[1]
 local base = ARGV[1]
 -- Largest level a space may reach: almost 2^25 buckets per shard and space, over a billion entries at BUCKET_FILL.

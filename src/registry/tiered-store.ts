@@ -12,6 +12,7 @@ import {
   encodeReverse,
   isLive,
   relativeSeconds,
+  DEFAULT_MISSING_REASON,
   type ForwardEntry,
   type ReverseEntry,
 } from './entries.js';
@@ -65,12 +66,16 @@ export class TieredRegistryStore {
     // One chunk at a time, read and answered, so the event loop turns between chunks (SPEC: no call over 50 ms).
     await forEachSlice(ids, async (chunk, start) => {
       let values: (Buffer | null | undefined)[] = [];
+      let generations: (number | null)[] = [];
       if (this.redis.configured) {
-        const read = await this.redis.read('s', chunk.map(packSpotifyId));
+        const read = await this.redis.readForward(chunk.map(packSpotifyId), relativeSeconds(now));
         values = read.values;
+        generations = read.generations;
         roundTrips += read.roundTrips;
       }
-      chunk.forEach((id, offset) => (entries[start + offset] = this.forwardAnswer(id, values[offset], now)));
+      chunk.forEach((id, offset) => {
+        entries[start + offset] = this.forwardAnswer(id, this.withFilterHit(values[offset], generations[offset] ?? null, now), now);
+      });
     }, BULK_CHUNK_IDS);
     return { entries, roundTrips };
   }
@@ -110,6 +115,17 @@ export class TieredRegistryStore {
       else missing.push({ spotifyId, entry });
     }
     return (await this.pushValidated(validated, now)) + (await this.pushMissing(missing, now));
+  }
+
+  /**
+   * Redis's exact answer, or a missing mark when a live filter generation holds the ID and no live exact entry says
+   * otherwise: a validated mapping (or an exact mark with its reason) always wins over a filter hit.
+   */
+  private withFilterHit(value: Buffer | null | undefined, generation: number | null, now: number): Buffer | null | undefined {
+    if (generation === null || value === undefined) return value;
+    const exact = value === null ? null : decodeForward(value);
+    if (exact && isLive(exact, now)) return value;
+    return encodeForward({ kind: 'missing', reason: DEFAULT_MISSING_REASON, expiresAtMs: this.redis.filters.expiryOf(generation) });
   }
 
   private forwardAnswer(id: string, value: Buffer | null | undefined, now: number): ForwardEntry | null {
@@ -174,17 +190,32 @@ export class TieredRegistryStore {
   }
 
   private pushMissing(writes: MissingWrite[], now: number, remember?: (chunk: readonly MissingWrite[]) => void): Promise<number> {
+    const filters = this.redis.filters;
     return this.inChunks(writes, remember, async (chunk) => {
-      const items: WriteItem[] = chunk.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) }));
-      const settle = ({ written }: Pick<WriteReport, 'written'>, late: boolean) => {
-        chunk.forEach(({ spotifyId, entry }, index) => {
+      // Marks the filters take go there (bloom mode, reason not_found); the others stay exact entries.
+      const filtered = chunk.filter(({ entry }) => filters.takes(entry.reason));
+      const exact = filtered.length === chunk.length ? [] : chunk.filter(({ entry }) => !filters.takes(entry.reason));
+      const settle = (part: readonly MissingWrite[], { written }: Pick<WriteReport, 'written'>, late: boolean) => {
+        part.forEach(({ spotifyId, entry }, index) => {
           if (!late || (written[index] && this.stillHolds(spotifyId, entry))) this.noteSynced(spotifyId, written[index]!);
         });
       };
-      const report = await this.redis.write(items, relativeSeconds(now));
-      settle(report, false);
-      void report.late?.then((late) => settle(late, true));
-      return report.roundTrips;
+      const send = async (part: readonly MissingWrite[], write: () => Promise<WriteReport>) => {
+        if (part.length === 0) return 0;
+        const report = await write();
+        settle(part, report, false);
+        void report.late?.then((late) => settle(part, late, true));
+        return report.roundTrips;
+      };
+      const nowSeconds = relativeSeconds(now);
+      const roundTrips = await Promise.all([
+        send(exact, () => this.redis.write(exact.map(({ spotifyId, entry }) => ({ op: 'm', field: packSpotifyId(spotifyId), value: encodeForward(entry) })), nowSeconds)),
+        send(filtered, () => this.redis.addToFilters(
+          filtered.map(({ spotifyId, entry }) => ({ field: packSpotifyId(spotifyId), generation: filters.generationOfExpiry(entry.expiresAtMs) })),
+          nowSeconds,
+        )),
+      ]);
+      return roundTrips[0]! + roundTrips[1]!;
     });
   }
 

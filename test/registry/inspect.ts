@@ -71,3 +71,37 @@ export async function countRoundTrips<T>(client: RedisClient, marker: string, ru
     for (const undo of restore) undo();
   }
 }
+
+export interface StoredFilters {
+  /** Generation hashes and filter strings found. */
+  generations: number;
+  filters: number;
+  bytes: number;
+  /** Keys without an expiry, and the longest one left (seconds). */
+  withoutTtl: number;
+  longestTtl: number;
+}
+
+/** The missing-mark filters stored, found by SCAN on every master (fine in a test). */
+export async function inspectFilters(client: RedisClient, keyPrefix: string): Promise<StoredFilters> {
+  const stored = { generations: 0, filters: 0, bytes: 0, withoutTtl: 0, longestTtl: 0 };
+  for (const node of masters(client)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}g*`, 'COUNT', 1_000);
+      cursor = next;
+      for (const key of keys) {
+        // <base>g<seconds>:<generation> is a generation's hash; a further :<i> is one of its filters.
+        if (key.split(':').length - keyPrefix.split(':').length === 2) stored.generations += 1;
+        else {
+          stored.filters += 1;
+          stored.bytes += await node.strlen(key);
+        }
+        const ttl = await node.ttl(key);
+        if (ttl < 0) stored.withoutTtl += 1;
+        stored.longestTtl = Math.max(stored.longestTtl, ttl);
+      }
+    } while (cursor !== '0');
+  }
+  return stored;
+}
