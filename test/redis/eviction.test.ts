@@ -3,7 +3,8 @@
  * allkeys-lru): Redis really evicts (the server is filled until evicted_keys grows) while the cache, the ID registry
  * and a warm run keep working, and afterwards what eviction took is repaired: the registry's counts by the next
  * sweep, its meta hashes and geometry from the buckets that remain, a lost lock by the next acquire. Every key reprise
- * writes carries a TTL, which is what lets volatile-lru evict any of them.
+ * writes carries a TTL, which is what lets volatile-lru evict any of them. The registry's buckets and meta hashes are
+ * exercised with exact missing marks (they live in the buckets); Bloom filters, evicted whole, are the last case.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,11 +26,16 @@ function infoField(server: RedisServer, section: string, field: string): number 
   return Number(line?.slice(field.length + 1).trim());
 }
 
-async function openReprise(server: RedisServer, keyPrefix: string): Promise<{ reprise: Reprise; logger: RecordingLogger }> {
+async function openReprise(
+  server: RedisServer,
+  keyPrefix: string,
+  missing: 'exact' | 'bloom' = 'exact',
+): Promise<{ reprise: Reprise; logger: RecordingLogger }> {
   const logger = recordingLogger();
   const reprise = await createReprise({
     redisUrl: server.url,
     keyPrefix,
+    idRegistry: { missing },
     logger,
     env: {},
     warmSchedule: false,
@@ -203,6 +209,25 @@ describe.skipIf(!hasRedisServer)('what eviction may take, one key at a time', ()
     expect(stored.validated + stored.missing).toBeLessThan(2_500);
     await sweepToTheEnd(reprise);
     expect(await reprise.idRegistry.stats()).toMatchObject({ validated: stored.validated, missing: stored.missing });
+  });
+
+  it('answers on when Bloom filters of missing marks are evicted: their IDs are unknown again, and marked again', async () => {
+    const keyPrefix = 'filters:';
+    const { reprise } = await openReprise(server, keyPrefix, 'bloom');
+    opened.push(reprise);
+    const ids = freshSpotifyIds(500);
+    await reprise.idRegistry.bulkMarkMissing(ids);
+    expect((await reprise.idRegistry.bulkCheckMissing(ids))[1]).toHaveLength(500);
+    const filterKeys = server.cli('--scan', '--pattern', `${keyPrefix}id_registry:*g*`).split('\n').filter(Boolean);
+    expect(filterKeys.length).toBeGreaterThan(0);
+    server.cli('DEL', ...filterKeys);
+
+    const [toCheck, knownMissing] = await reprise.idRegistry.bulkCheckMissing(ids);
+    expect(knownMissing).toEqual([]);
+    expect(toCheck).toHaveLength(500);
+    await reprise.idRegistry.bulkMarkMissing(ids);
+    expect((await reprise.idRegistry.bulkCheckMissing(ids))[1]).toHaveLength(500);
+    expect(reprise.cache.stats().tiers.redis).toMatchObject({ errors: 0, circuitOpenings: 0 });
   });
 
   it('lets a warm run that lost its lock stop, and the next run take the lock anew', async () => {
