@@ -8,6 +8,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // import.meta.url in the CommonJS build too: the router finds the operator page relative to its own file.
+  shims: true,
   // superjson ships as ESM only; bundling it keeps require('reprise') working on every Node 20 release.
   noExternal: ['superjson', 'copy-anything', 'is-what'],
 });
