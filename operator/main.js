@@ -17,6 +17,7 @@ function stopPolling() {
 
 function start() {
   stopPolling();
+  $('#token-state').textContent = adminToken.get() ? 'A token is set for this tab.' : 'No token set for this tab.';
   void refreshStats();
   void refreshWarm();
 }
@@ -80,7 +81,7 @@ function renderStats(stats) {
   const rows = Object.entries(stats.categories ?? {}).map(([category, figures]) =>
     row([
       category,
-      percent(figures.hitRate),
+      percent(ratio(figures.hits, figures.misses)),
       percent(ratio(figures.memory.hits, figures.memory.misses)),
       percent(ratio(figures.redis.hits, figures.redis.misses)),
       text(figures.hits + figures.misses),
@@ -90,7 +91,10 @@ function renderStats(stats) {
 
   const moods = stats.popularMoods ?? { total: 0, cached: 0, coverage: 0 };
   $('#coverage').textContent = `${moods.cached} of ${moods.total} popular moods precomputed (${percent(moods.coverage)})`;
-  fillList($('#registry'), flatten(stats.idRegistry));
+  const registry = flatten(stats.idRegistry);
+  const headline = new Set(['backend', 'validated', 'missing', 'lookups.total', 'hits.rate', 'apiCallsAvoided']);
+  fillList($('#registry'), registry.filter(([name]) => headline.has(name)).map(([name, value]) => [name, name === 'hits.rate' ? percent(value) : value]));
+  fillList($('#registry-all'), registry);
   showCategories(Object.keys(stats.categories ?? {}));
 }
 
