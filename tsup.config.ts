@@ -1,8 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The main entry, and the ReccoBeats simulator as `reprise/simulator` (kept out of the main entry).
-  entry: { index: 'src/index.ts', simulator: 'src/simulator.ts' },
+  // The main entry, the ReccoBeats simulator as `reprise/simulator` (kept out of the main entry), and the `reprise`
+  // command (package "bin"; its #! line is kept and the file made executable).
+  entry: { index: 'src/index.ts', simulator: 'src/simulator.ts', cli: 'src/cli/main.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

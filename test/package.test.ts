@@ -233,6 +233,18 @@ describe('the packed package', () => {
     expect(packed).toContain('README.md');
   });
 
+  it('ships the reprise command as its "bin", runnable from the unpacked package', () => {
+    const bin = (packageJson as { bin?: Record<string, string> }).bin?.reprise;
+    expect(bin).toBe('./dist/cli.js');
+    expect(packed).toContain('dist/cli.js');
+    const file = join(consumer, 'node_modules', 'reprise', 'dist', 'cli.js');
+    expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const result = spawnSync(process.execPath, [file, '--version'], { cwd: consumer, encoding: 'utf8', timeout: 60_000 });
+    expect([result.status, result.stdout.trim(), result.stderr]).toEqual([0, packageJson.version, '']);
+    const usage = spawnSync(process.execPath, [file, 'stats'], { cwd: consumer, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH } });
+    expect([usage.status, usage.stderr]).toEqual([2, expect.stringContaining('--url or REPRISE_URL')]);
+  });
+
   it('ships the operator page, every file of operator/', () => {
     for (const file of readdirSync(join(repo, 'operator'))) expect(packed).toContain(`operator/${file}`);
   });
