@@ -102,7 +102,7 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
 
   route('/cache/warm-popular-moods', {
     get: [handle(async (_req, res) => {
-      res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null });
+      res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null, failures: [] });
     })],
     post: [body, handle(async (req, res) => {
       const request = parseWarmRequest(req);

@@ -27,6 +27,8 @@ export interface WarmProgress {
   failed: number;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The first moods that got no entry (absent from older servers). */
+  failures?: Array<{ mood: string; outcome: string; error?: string }>;
 }
 
 export class AdminClient {

@@ -71,7 +71,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (!json) print(`warm ${job.jobId} started for ${job.moods.length} moods`);
       const progress = await followWarm(api, job.jobId, { out: io.stdout, quiet: json });
       if (json) printJson(progress);
-      else print(`warm ${progress.jobId} ${progress.status}: ${progress.done}/${progress.total} moods, ${progress.failed} failed`);
+      else {
+        print(`warm ${progress.jobId} ${progress.status}: ${progress.done}/${progress.total} moods, ${progress.failed} failed`);
+        for (const failure of progress.failures ?? []) print(`  ${failure.mood}: ${failure.outcome}${failure.error ? ` (${failure.error})` : ''}`);
+      }
       if (progress.status !== 'succeeded') exitCode = EXIT.failed;
     });
 

@@ -148,6 +148,9 @@ describe('the reprise command when the warm job fails', () => {
   it('exits non-zero and says how many moods failed', async () => {
     const outcome = await reprise(['warm', '--moods', 'calm,party vibes'], { REPRISE_URL: `${demo.url}/api/agents/system`, REPRISE_ADMIN_TOKEN: TOKEN });
     expect(outcome.code).toBe(1);
-    expect(outcome.stdout.trim().split('\n').at(-1)).toMatch(/^warm \S+ failed: 2\/2 moods, 2 failed$/);
+    const lines = outcome.stdout.trim().split('\n');
+    expect(lines.at(-3)).toMatch(/^warm \S+ failed: 2\/2 moods, 2 failed$/);
+    // Then each mood that got no entry, with what went wrong.
+    expect(lines.slice(-2).sort()).toEqual([expect.stringMatching(/^ {2}calm: failed \(.+\)$/), expect.stringMatching(/^ {2}party vibes: failed \(.+\)$/)]);
   });
 });

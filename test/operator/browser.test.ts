@@ -1,7 +1,8 @@
 /**
  * The operator page in headless Chromium against the demo on a real Redis, the way an operator uses it: open the
  * page, enter the token with the keyboard, start a warm and watch the bar reach 100%, invalidate a category after
- * confirming (and keep everything when cancelling), and see the message for a wrong token. The page must log no
+ * confirming (and keep everything when cancelling), see the failures of a warm that failed, and see the message for a
+ * wrong token. The page must log no
  * console error and no CSP violation; the only console lines allowed are Chromium's own notes of the 401/403 answers
  * the test provokes. Screenshots go to test-artifacts/ (git-ignored).
  */
@@ -129,6 +130,17 @@ describe.skipIf(!hasChromium || !hasRedisServer)('the operator page in Chromium,
     // The other categories stay.
     expect((await keysOf('popular_mood_cache')).length).toBe(popular);
     expect(await focused()).toBe('invalidate-start');
+  });
+
+  it('names the moods of a warm that failed', async () => {
+    // ReccoBeats refuses everything from now on (a 400 is not retried): a mood not computed yet cannot be.
+    demo.simulator!.failNext({ status: 400, count: 1_000_000 });
+    await page.fill('#warm-moods', 'stormy night drive');
+    await page.click('#warm-start');
+    await expect.poll(() => text('#warm-job'), { timeout: 60_000, interval: 200 }).toContain('failed');
+    expect(await text('#warm-percent')).toBe('100%');
+    expect(await text('#warm-failures')).toMatch(/^1 of 1 moods failed, timed out or were cancelled: stormy night drive \(failed: .+\)\.$/);
+    await screenshot('warm-failed');
   });
 
   it('says so when the token is wrong, and stops reading', async () => {
