@@ -99,7 +99,7 @@ describe.skipIf(!hasChromium || !hasRedisServer)('the operator page in Chromium,
     await expect.poll(() => text('#coverage')).toBe(`${total} of ${total} popular moods precomputed (100.0%)`);
     expect(await page.isEnabled('#warm-start')).toBe(true);
     await screenshot('warmed');
-  });
+  }, 90_000);
 
   it('invalidates a category only after a confirmation naming it; cancelling removes nothing', async () => {
     const recommendations = (await keysOf('recommendations')).length;
@@ -141,7 +141,7 @@ describe.skipIf(!hasChromium || !hasRedisServer)('the operator page in Chromium,
     expect(await text('#warm-percent')).toBe('100%');
     expect(await text('#warm-failures')).toMatch(/^1 of 1 moods failed, timed out or were cancelled: stormy night drive \(failed: .+\)\.$/);
     await screenshot('warm-failed');
-  });
+  }, 90_000);
 
   it('says so when the token is wrong, and stops reading', async () => {
     await page.fill('#token', 'not-the-admin-token-at-all');
