@@ -7,6 +7,7 @@
  * The shape of what the POST routes accept is checked in admin-input.ts before anything changes, and the values by
  * the engine (a RepriseInputError, answered 400 by json-errors.ts). Another method on a known path is
  * 405 with `Allow`; any other path under the router is 404; every error is JSON (json-errors.ts).
+ * GET `/` is the operator page (operator-page.ts): static files holding no data, served before authentication.
  */
 import expressDefault from 'express';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
@@ -17,6 +18,7 @@ import { knownKeys, optionNames } from '../src/validate.js';
 import { adminAuth, type AdminAuthOptions } from './admin-auth.js';
 import { parseInvalidateRequest, parseWarmRequest, receiveBody } from './admin-input.js';
 import { HttpError, jsonErrorHandler } from './json-errors.js';
+import { operatorPage } from './operator-page.js';
 
 /** What the routes read and drive; reprise passes its engine objects. */
 export interface AdminTargets {
@@ -61,6 +63,8 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
   // Any content type is read, so a route can refuse a body it does not take instead of never seeing it.
   const body = receiveBody(express.raw({ limit: options.bodyLimit ?? '16kb', type: () => true }));
 
+  // The page and its files first: they hold no data, and the page asks for the token itself.
+  router.use(operatorPage(express));
   router.use(adminAuth(options.auth));
 
   const routes: Array<{ path: string; methods: string[] }> = [];
@@ -98,7 +102,7 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
 
   route('/cache/warm-popular-moods', {
     get: [handle(async (_req, res) => {
-      res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null });
+      res.json((await targets.popularMoods.progress()) ?? { jobId: null, status: 'idle', total: 0, done: 0, failed: 0, startedAt: null, finishedAt: null, failures: [] });
     })],
     post: [body, handle(async (req, res) => {
       const request = parseWarmRequest(req);

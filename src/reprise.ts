@@ -101,6 +101,8 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
         features: () => ({
           redis: gateway.client !== null,
           redisMode: gateway.mode,
+          // Where reprise connects, without credentials (host:port/db, cluster nodes or sentinels).
+          redisTarget: gateway.status().target,
           idRegistry: true,
           warming: popularMoods.canWarm,
           warmSchedule: popularMoods.schedule.enabled ? popularMoods.schedule.expression : false,

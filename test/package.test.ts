@@ -6,7 +6,7 @@
  * resolution of older setups ("types" and "typesVersions"). Nothing here is skipped: a failed build fails the suite.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,21 @@ const REPRISE_KEYS = 'cache,close,idRegistry,metricsHandler,popularMoods,profile
 const PROBE = `
 const names = (m) => Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').sort().join(',');
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
+// The operator page, found by the built router from the unpacked package: GET / and one of its modules.
+const operatorPage = async (router) => {
+  const app = e();
+  app.use('/admin', router);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    const base = 'http://127.0.0.1:' + server.address().port + '/admin/';
+    const html = await fetch(base);
+    const script = await fetch(base + 'main.js');
+    return [html.status, (await html.text()).includes('src="main.js"'), script.status, script.headers.get('content-security-policy') !== null].join(',');
+  } finally {
+    server.close();
+  }
+};
 const main = async () => {
   await r.createReprise({ env: {}, nope: 1 }).then(
     () => { throw new Error('an unknown option was accepted'); },
@@ -94,7 +109,8 @@ const main = async () => {
     const ids = s.spotifyTrackIds(8);
     const converted = await x.reccobeats.convertSpotifyTracksToReccobeat(ids);
     if (converted.size === 0 || simulator.requests.total === 0) throw new Error('no conversion through the simulator');
-    console.log(JSON.stringify({ main: names(r), simulator: names(s), reprise: Object.keys(x).sort().join(',') }));
+    const page = await operatorPage(x.router);
+    console.log(JSON.stringify({ main: names(r), simulator: names(s), reprise: Object.keys(x).sort().join(','), page }));
   } finally {
     await x.close();
     await simulator.close();
@@ -143,11 +159,11 @@ let root = '';
 let consumer = '';
 let packed: string[] = [];
 
-function node(file: string): { main: string; simulator: string; reprise: string } {
+function node(file: string): { main: string; simulator: string; reprise: string; page: string } {
   const result = spawnSync(process.execPath, [file], { cwd: consumer, encoding: 'utf8', timeout: 60_000 });
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
-  return JSON.parse(result.stdout.trim()) as { main: string; simulator: string; reprise: string };
+  return JSON.parse(result.stdout.trim()) as { main: string; simulator: string; reprise: string; page: string };
 }
 
 async function tsc(project: string): Promise<string> {
@@ -169,6 +185,7 @@ beforeAll(async () => {
   mkdirSync(stage);
   writeFileSync(join(stage, 'package.json'), readFileSync(join(repo, 'package.json')));
   writeFileSync(join(stage, 'README.md'), readFileSync(join(repo, 'README.md')));
+  cpSync(join(repo, 'operator'), join(stage, 'operator'), { recursive: true });
   await run(process.execPath, [join(repo, 'node_modules', 'tsup', 'dist', 'cli-default.js'), '--out-dir', join(stage, 'dist'), '--silent'], {
     cwd: repo,
     maxBuffer: 64 * 1024 * 1024,
@@ -185,8 +202,8 @@ beforeAll(async () => {
   await run('tar', ['-xzf', join(root, tarball.filename), '-C', installed, '--strip-components=1']);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'reprise-consumer', private: true, type: 'commonjs' }));
 
-  writeFileSync(join(consumer, 'probe.cjs'), `const r = require('reprise');\nconst s = require('reprise/simulator');\n${PROBE}\nmain().catch((error) => { console.error(error); process.exitCode = 1; });\n`);
-  writeFileSync(join(consumer, 'probe.mjs'), `import * as r from 'reprise';\nimport * as s from 'reprise/simulator';\n${PROBE}\nawait main();\n`);
+  writeFileSync(join(consumer, 'probe.cjs'), `const r = require('reprise');\nconst s = require('reprise/simulator');\nconst e = require('express');\n${PROBE}\nmain().catch((error) => { console.error(error); process.exitCode = 1; });\n`);
+  writeFileSync(join(consumer, 'probe.mjs'), `import * as r from 'reprise';\nimport * as s from 'reprise/simulator';\nimport e from 'express';\n${PROBE}\nawait main();\n`);
 
   const compilerOptions = { target: 'ES2022', lib: ['ES2023'], strict: true, noEmit: true, types: ['node'], skipLibCheck: false };
   writeFileSync(join(consumer, 'esm.mts'), TYPES);
@@ -216,8 +233,25 @@ describe('the packed package', () => {
     expect(packed).toContain('README.md');
   });
 
+  it('ships the reprise command as its "bin", runnable from the unpacked package', () => {
+    const bin = (packageJson as { bin?: Record<string, string> }).bin?.reprise;
+    expect(bin).toBe('./dist/cli.js');
+    expect(packed).toContain('dist/cli.js');
+    const file = join(consumer, 'node_modules', 'reprise', 'dist', 'cli.js');
+    expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const result = spawnSync(process.execPath, [file, '--version'], { cwd: consumer, encoding: 'utf8', timeout: 60_000 });
+    expect([result.status, result.stdout.trim(), result.stderr]).toEqual([0, packageJson.version, '']);
+    const usage = spawnSync(process.execPath, [file, 'stats'], { cwd: consumer, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH } });
+    expect([usage.status, usage.stderr]).toEqual([2, expect.stringContaining('--url or REPRISE_URL')]);
+  });
+
+  it('ships the operator page, every file of operator/', () => {
+    for (const file of readdirSync(join(repo, 'operator'))) expect(packed).toContain(`operator/${file}`);
+  });
+
   it('works from CommonJS: require("reprise") and require("reprise/simulator")', () => {
     const seen = node('probe.cjs');
+    expect(seen.page).toBe('200,true,200,true');
     expect(seen.main).toBe(MAIN_NAMES);
     expect(seen.simulator).toBe(SIMULATOR_NAMES);
     expect(seen.reprise).toBe(REPRISE_KEYS);
@@ -225,6 +259,7 @@ describe('the packed package', () => {
 
   it('works from ESM: import "reprise" and "reprise/simulator"', () => {
     const seen = node('probe.mjs');
+    expect(seen.page).toBe('200,true,200,true');
     expect(seen.main).toBe(MAIN_NAMES);
     expect(seen.simulator).toBe(SIMULATOR_NAMES);
     expect(seen.reprise).toBe(REPRISE_KEYS);

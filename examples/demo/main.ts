@@ -75,6 +75,7 @@ reprise demo listening on ${ready.url}
   ReccoBeats: ${ready.simulatorUrl ? `SIMULATOR at ${ready.simulatorUrl} (synthetic catalog; set RECCOBEATS_BASE_URL for the real API)` : process.env.RECCOBEATS_BASE_URL}
   cache:      ${redisUrl ? `Redis at ${redactRedisUrl(redisUrl)} (now serving from ${ready.cacheType})` : 'memory only (set REDIS_URL to share and keep it)'}
   tracing:    ${tracing ? `OTLP to ${tracing}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)'}${workersLine}
+  operator:   ${admin}/ (in a browser; it asks for the admin token)
   admin token: ${adminToken}
 
 Try:
@@ -82,6 +83,7 @@ Try:
   curl -s ${admin}/cache/stats -H 'authorization: Bearer ${adminToken}'
   curl -s -X POST ${admin}/cache/warm-popular-moods -H 'authorization: Bearer ${adminToken}'
   curl -s ${ready.url}/metrics | grep reprise_cache_requests_total
+  REPRISE_URL=${admin} REPRISE_ADMIN_TOKEN=${adminToken} npm run reprise -- warm
 `);
 }
 

@@ -94,7 +94,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       service: 'reprise demo back end',
       reccobeats: simulator ? `SIMULATOR at ${simulator.url} (set RECCOBEATS_BASE_URL for the real API)` : reccobeatsBaseUrl,
       cache: reprise.cache.stats().cacheType,
-      routes: ['POST /api/playlists { userId, moodPrompt }', 'GET /metrics', 'GET|POST /api/agents/system/... (admin, Bearer token)'],
+      routes: ['POST /api/playlists { userId, moodPrompt }', 'GET /metrics', 'GET|POST /api/agents/system/... (admin, Bearer token)', 'GET /api/agents/system/ (operator page)'],
     });
   });
   app.post('/api/playlists', playlistBody, (req: Request, res: Response, next: NextFunction) => {

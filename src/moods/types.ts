@@ -57,6 +57,15 @@ export interface WarmProgress {
   failed: number;
   startedAt: Date;
   finishedAt: Date | null;
+  /** The first moods that failed, timed out or were cancelled, with what went wrong (bounded: see warm-job.ts). */
+  failures: MoodFailure[];
+}
+
+/** A mood of a warm run that got no entry, as its progress shows it. */
+export interface MoodFailure {
+  mood: string;
+  outcome: 'failed' | 'timeout' | 'cancelled';
+  error?: string;
 }
 
 export interface WarmReport extends WarmProgress {

@@ -5,10 +5,12 @@
  */
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
+import { redactRedisUrl } from '../redis/redact.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { checkComputed, PrecomputedStore } from './precomputed-store.js';
 import type {
   ComputeRecommendations,
+  MoodFailure,
   MoodOutcome,
   MoodResult,
   WarmProgress,
@@ -36,6 +38,10 @@ export interface WarmJobOptions {
   onProgress?: (progress: WarmProgress) => void;
 }
 
+/** Progress is published to Redis after every mood: it names at most this many failures, each error this long. */
+export const MAX_FAILURES_SHOWN = 20;
+export const MAX_FAILURE_TEXT = 200;
+
 export class MoodTimeoutError extends Error {
   override name = 'MoodTimeoutError';
   constructor(timeoutMs: number) {
@@ -54,6 +60,7 @@ export class WarmJob {
   private finishedAt: Date | null = null;
   private status: WarmStatus = 'running';
   private failed = 0;
+  private readonly failures: MoodFailure[] = [];
 
   constructor(options: WarmJobOptions) {
     this.id = options.jobId;
@@ -71,6 +78,7 @@ export class WarmJob {
       failed: this.failed,
       startedAt: this.startedAt,
       finishedAt: this.finishedAt,
+      failures: [...this.failures],
     };
   }
 
@@ -96,7 +104,10 @@ export class WarmJob {
         const result = await this.warmOne(moods[index]!);
         this.results[index] = result;
         this.done += 1;
-        if (result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'cancelled') this.failed += 1;
+        if (result.outcome === 'failed' || result.outcome === 'timeout' || result.outcome === 'cancelled') {
+          this.failed += 1;
+          if (this.failures.length < MAX_FAILURES_SHOWN) this.failures.push(shownFailure(result.mood, result.outcome, result.error));
+        }
         telemetry.metrics.warmMoods.inc({ outcome: result.outcome });
         this.report();
       }
@@ -175,4 +186,11 @@ export class WarmJob {
 
 function markFailed(span: Span, outcome: MoodOutcome, message: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: `${outcome}: ${message}` });
+}
+
+/** A failure as progress shows it (and publishes it to Redis): credentials redacted, the text shortened. */
+export function shownFailure(mood: string, outcome: MoodFailure['outcome'], error: string | undefined): MoodFailure {
+  if (error === undefined) return { mood, outcome };
+  const text = redactRedisUrl(error);
+  return { mood, outcome, error: text.length > MAX_FAILURE_TEXT ? `${text.slice(0, MAX_FAILURE_TEXT - 1)}…` : text };
 }

@@ -11,7 +11,8 @@
 import type { Logger } from '../logger.js';
 import type { RedisGateway } from '../redis/gateway.js';
 import { LeaseLock, type Lease } from '../redis/lease-lock.js';
-import type { WarmProgress, WarmStatus, WarmTrigger } from './types.js';
+import type { MoodFailure, WarmProgress, WarmStatus, WarmTrigger } from './types.js';
+import { MAX_FAILURES_SHOWN, MAX_FAILURE_TEXT, shownFailure } from './warm-job.js';
 
 const RECORD_TTL_MS = 7 * 24 * 60 * 60 * 1_000;
 const STATUSES = new Set<WarmStatus>(['running', 'succeeded', 'partial', 'failed', 'abandoned']);
@@ -125,7 +126,20 @@ export function parseProgress(text: string): WarmProgress | null {
     failed: failed as number,
     startedAt: started,
     finishedAt: finished,
+    failures: parseFailures(raw.failures),
   };
+}
+
+const FAILURE_OUTCOMES = new Set<unknown>(['failed', 'timeout', 'cancelled']);
+
+/** The failures of a record, as data: entries of another shape are dropped, the list and texts kept to their bounds. */
+function parseFailures(value: unknown): MoodFailure[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((entry): entry is { mood: string; outcome: MoodFailure['outcome']; error?: unknown } =>
+      typeof entry === 'object' && entry !== null && typeof entry.mood === 'string' && FAILURE_OUTCOMES.has(entry.outcome))
+    .slice(0, MAX_FAILURES_SHOWN)
+    .map((entry) => shownFailure(entry.mood.slice(0, MAX_FAILURE_TEXT), entry.outcome, typeof entry.error === 'string' ? entry.error : undefined));
 }
 
 function parseDate(value: unknown): Date | undefined {

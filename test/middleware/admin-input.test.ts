@@ -239,6 +239,8 @@ describe.skipIf(!hasRedisServer).each(EXPRESS_VERSIONS)('admin input on $name', 
 
     for (const path of ['', '/', '/nope', '/cache', '/cache/', '/cache/stats/more', '/cache/invalidate/recommendations', '/%E0%A4%A', '/cache%2Fstats']) {
       for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
+        // GET of the router's root is the operator page (test/middleware/operator-page.test.ts).
+        if (method === 'GET' && (path === '' || path === '/')) continue;
         const res = await http.send({ method, path: `${PREFIX}${path}`, headers: AUTH });
         const body = expectJsonError(res, 404);
         expect(body.routes).toContain('POST /cache/invalidate');

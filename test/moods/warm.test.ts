@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ComputeNotConfiguredError, PopularMoodsClosedError, WarmAlreadyRunningError } from '../../src/moods/popular-moods.js';
 import { RepriseInputError } from '../../src/errors.js';
 import type { ComputedRecommendations } from '../../src/moods/types.js';
+import { MAX_FAILURES_SHOWN, MAX_FAILURE_TEXT } from '../../src/moods/warm-job.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { sample } from '../harness/prometheus.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
@@ -130,6 +131,10 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(byMood.broken).toMatchObject({ outcome: 'failed', error: 'upstream answered 503' });
       expect(byMood.garbled!.outcome).toBe('failed');
       expect(byMood.garbled!.error).toMatch(/recommendations must be given/);
+      // Progress names them too (what the admin route, the operator page and the command line show).
+      const progress = await instance.moods.progress();
+      expect(progress!.failures.map(({ mood, outcome }) => `${mood}:${outcome}`).sort()).toEqual(['broken:failed', 'garbled:failed', 'slow:timeout']);
+      expect(progress!.failures.find((failure) => failure.mood === 'broken')!.error).toBe('upstream answered 503');
       expect(signals).toHaveLength(1);
       expect(signals[0]!.aborted).toBe(true);
 
@@ -144,6 +149,19 @@ for (const mode of ['memory', ...BACKEND_NAMES] as const) {
       expect(sample(metrics, 'reprise_warm_moods_total', { outcome: 'failed' })).toBe(2);
       expect(sample(metrics, 'reprise_warm_runs_total', { status: 'partial' })).toBe(1);
       expect(sample(metrics, 'reprise_warm_last_success_timestamp_seconds')).toBe(0);
+    });
+
+    it('names at most MAX_FAILURES_SHOWN failures in its progress, each error shortened and without Redis credentials', async () => {
+      const moods = Array.from({ length: MAX_FAILURES_SHOWN + 5 }, (_, index) => `mood ${index}`);
+      const instance = await open({ moods, computeRecommendations: async () => { throw new Error(`redis://app:s3cret@db:6379 ${'x'.repeat(500)}`); } });
+      const report = await instance.moods.warm();
+      expect(report).toMatchObject({ status: 'failed', failed: moods.length });
+      const { failures } = (await instance.moods.progress())!;
+      expect(failures).toHaveLength(MAX_FAILURES_SHOWN);
+      for (const failure of failures) {
+        expect(failure.error!.length).toBeLessThanOrEqual(MAX_FAILURE_TEXT);
+        expect(failure.error).not.toContain('s3cret');
+      }
     });
 
     it('calls a run in which every mood fails "failed"', async () => {

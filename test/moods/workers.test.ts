@@ -98,7 +98,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('warm runs across workers o
     expect(await other!.moods.progress()).toMatchObject({ jobId, status: 'running', trigger: 'manual', total: 3, done: 0, failed: 0, finishedAt: null });
     workflow.calls[0]!.answer.reject(new Error('upstream 500'));
     await pollUntil(async () => (await other!.moods.progress())?.done === 1, 'the other worker to see one mood done');
-    expect(await other!.moods.progress()).toMatchObject({ jobId, status: 'running', done: 1, failed: 1 });
+    expect(await other!.moods.progress()).toMatchObject({ jobId, status: 'running', done: 1, failed: 1, failures: [{ mood: workflow.calls[0]!.mood, outcome: 'failed', error: 'upstream 500' }] });
 
     workflow.answerAll();
     await pollUntil(() => workflow.calls.length === 3, 'the third mood');
