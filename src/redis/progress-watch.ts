@@ -100,16 +100,19 @@ export class ProgressWatch {
     const now = performance.now();
     const elapsed = now - this.lastTickAt;
     this.lastTickAt = now;
+    // The watch runs only while calls wait, so a late tick was late while they waited, even if the replies the lag
+    // held up were read just before it (the event loop may read sockets before it runs timers).
+    const late = elapsed > this.tickMs * LATE_FACTOR;
+    if (late) {
+      this.lateTicks += 1;
+      this.maxLagMs = Math.max(this.maxLagMs, elapsed - this.tickMs);
+    }
     if (this.waiting.size === 0) {
       this.stop();
       return;
     }
-    if (elapsed > this.tickMs * LATE_FACTOR) {
-      // Replies that arrived meanwhile are read after this tick, in this same turn of the loop: judge next tick.
-      this.lateTicks += 1;
-      this.maxLagMs = Math.max(this.maxLagMs, elapsed - this.tickMs);
-      return;
-    }
+    // Replies that arrived during the lag may be read after this tick, in this same turn of the loop: judge next tick.
+    if (late) return;
     const bytes = this.options.bytesReceived?.() ?? 0;
     if (bytes !== this.lastBytesReceived) {
       this.lastBytesReceived = bytes;

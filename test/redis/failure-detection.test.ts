@@ -55,12 +55,13 @@ describe.skipIf(!hasRedisServer)('failure detection on a real Redis', () => {
     busyFor(300); // six times the 50 ms silence that would mean Redis stopped
     const values = await Promise.all(reads);
     expect(values.filter((value) => value !== undefined)).toHaveLength(200);
+    // The event loop may read the replies before it runs the watch's late tick: the lateness is counted just after.
+    await pollUntil(() => reader.stats().tiers.redis.eventLoopDelays >= 1, 'the late tick to be counted');
     const redis = reader.stats().tiers.redis;
     expect(redis.circuitOpenings).toBe(0);
     expect(redis.timeouts).toBe(0);
     expect(redis.errors).toBe(0);
     expect(reader.stats().categories.recommendations.redis.hits).toBe(200);
-    expect(redis.eventLoopDelays).toBeGreaterThanOrEqual(1);
   });
 
   it('absorbs a burst: 5,000 concurrent sets land with no timeout, in few announcements, and the other instance drops its copies', async () => {
