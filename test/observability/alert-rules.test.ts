@@ -28,7 +28,10 @@ interface AlertRule {
 const rules: AlertRule[] = (parse(readFileSync(RULES, 'utf8'), { strict: true, uniqueKeys: true }) as { groups: Array<{ rules: AlertRule[] }> })
   .groups.flatMap((group) => group.rules);
 
-const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRedisFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
+const ISSUE_ALERTS = [
+  'RepriseRedisDown', 'RepriseRedisFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors',
+  'RepriseRegistryMissingSurge', 'RepriseConversionsFailing',
+];
 
 describe('alert rules as written', () => {
   it('has the alerts of the issue, each with a severity, a summary and a description', () => {
@@ -102,6 +105,9 @@ describe.skipIf(!hasPrometheus)('promtool', () => {
       ['RepriseWarmStale ignores how long warming has run', 'offset 26h', 'offset 1h'],
       ['RepriseHitRatioLow fires on a quiet job', '[10m])) > 0.1', '[10m])) > 0'],
       ['RepriseUpstreamErrors counts successes as errors', 'outcome!="success"', 'outcome=~".+"'],
+      ['RepriseRegistryMissingSurge ignores validations', '> 2 * sum by (job) (rate(reprise_id_registry_validations_total[15m]))', '> 0 * sum by (job) (rate(reprise_id_registry_validations_total[15m]))'],
+      ['RepriseRegistryMissingSurge fires on a quiet job', 'reason="not_found"}[15m])) > 0.05', 'reason="not_found"}[15m])) > 0'],
+      ['RepriseConversionsFailing counts every outcome as a failure', 'outcome="unresolved"}[10m]', 'outcome=~".+"}[10m]'],
     ];
     it.each(breakages)('%s', (_what, from, to) => {
       const original = readFileSync(RULES, 'utf8');
