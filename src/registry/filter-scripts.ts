@@ -48,7 +48,8 @@ local function bitsOf(field)
   return h1, a, b
 end
 
--- The next state and bit position: x * 69069 + b stays below 2^53, so Lua's doubles keep it exact. (allSet inlines it.)
+-- The next state and bit position: x * 69069 + b stays below 2^53, so Lua's doubles keep it exact. (The loops that
+-- test bits, run per ID and filter, inline it.)
 local function nextPosition(x, b)
   x = (x * 69069 + b) % 4294967296
   return x, math.floor(x / POSITION_UNIT)
