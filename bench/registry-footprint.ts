@@ -1,34 +1,57 @@
 /**
- * Measures what the ID registry costs in Redis memory: bytes per validated mapping (both directions together) and
- * per known-missing ID, from INFO memory `used_memory` before and after writing N of each into an otherwise empty
- * server. The same figures for the one-key-per-ID layout (a string key per direction and per missing ID, each with
- * a TTL) give the baseline. Used by `bench/registry-memory.ts` (100 000 IDs) and the registry tests (a sample).
+ * Measures what the ID registry costs in Redis memory: whole-server `used_memory` (every master of a Cluster summed)
+ * before and after writing N entries of one kind into an empty server, divided by N:
+ *   - validated mappings, both directions together;
+ *   - known-missing IDs, in Bloom filters (`missing: 'bloom'`, the default) and as exact entries (`'exact'`);
+ *   - the same in the one-key-per-ID layout (a string key per direction and per missing ID, each with a TTL), the
+ *     baseline.
+ * How, so the figure is the registry's and nothing else's:
+ *   - the server is warm: it has already run every registry script once (on another key prefix, then FLUSHALL), so
+ *     the one-off cost of loading and running Lua (about 450 KB per node on Redis 7.0) is not spread over the IDs;
+ *   - buffers are drained: the writing connection is closed, and `after` is read once the servers have let go of its
+ *     query and reply buffers (`mem_clients_normal` back to where it was).
+ * Used by `bench/registry-memory.ts` (100 000 and 1 000 000 IDs, standalone and Cluster), the bench's registry
+ * section (100 000, standalone) and the registry tests (a sample).
  */
 import type { Redis } from 'ioredis';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createCacheParts } from '../src/cache/create-cache.js';
 import { silentLogger } from '../src/logger.js';
-import { IdRegistry } from '../src/registry/id-registry.js';
+import { IdRegistry, type IdRegistryOptions } from '../src/registry/id-registry.js';
+import type { MissingMarkMode } from '../src/registry/missing-filters.js';
+import { isCluster } from '../src/redis/connection.js';
 import type { RedisServer } from '../test/harness/redis-servers.js';
 
-export const BAR_BYTES_PER_MAPPING = 120;
-export const BAR_BYTES_PER_MISSING = 40;
+/** SPEC: Redis memory per validated mapping (both directions) and per known-missing ID. */
+export const BAR_BYTES_PER_MAPPING = 80;
+export const BAR_BYTES_PER_MISSING = 10;
 
-export interface LayoutFootprint {
-  /** Bytes per validated mapping, both directions together. */
-  mapping: number;
-  /** Bytes per known-missing ID. */
-  missing: number;
+/** The servers to measure: a standalone server, or every master of a Cluster (test/harness/backends.ts fits). */
+export interface MemoryTarget {
+  url: string;
+  servers: readonly RedisServer[];
 }
 
-export interface Footprint {
+export type EntryKind = 'mapping' | 'missing';
+
+export interface EntryFootprint {
+  kind: EntryKind;
+  layout: 'registry' | 'one key per ID';
+  /** For missing IDs in the registry layout. */
+  mode: MissingMarkMode | null;
   count: number;
-  registry: LayoutFootprint & { hashtableBuckets: number; buckets: number };
-  oneKeyPerId: LayoutFootprint;
+  /** used_memory growth ÷ count. */
+  bytesPerEntry: number;
+  /** Keys the entries took (all masters). */
+  keys: number;
+  /** Registry bucket keys that left the listpack encoding (0 for the other rows). */
+  hashtableBuckets: number;
 }
 
 const VALIDATED_TTL_SECONDS = 30 * 24 * 60 * 60;
 const MISSING_TTL_SECONDS = 7 * 24 * 60 * 60;
 const WRITE_BATCH = 1_000;
+const KEY_PREFIX = 'bench:';
 
 /** Deterministic pseudo-random IDs, so every run measures the same data. */
 export function sampleIds(count: number, seed: number): { spotify: string[]; reccobeats: string[] } {
@@ -51,97 +74,173 @@ export function sampleIds(count: number, seed: number): { spotify: string[]; rec
   return { spotify, reccobeats };
 }
 
-function usedMemory(server: RedisServer): number {
-  const line = server.cli('INFO', 'memory').split('\n').find((l) => l.startsWith('used_memory:'));
-  if (!line) throw new Error('INFO memory has no used_memory line');
-  return Number(line.slice('used_memory:'.length).trim());
+function memoryInfo(server: RedisServer): Record<string, number> {
+  const fields: Record<string, number> = {};
+  for (const line of server.cli('INFO', 'memory').split('\n')) {
+    const [name, value] = line.trim().split(':');
+    if (name && value && /^\d+$/.test(value)) fields[name] = Number(value);
+  }
+  if (fields.used_memory === undefined) throw new Error('INFO memory has no used_memory line');
+  return fields;
 }
 
-/** Runs `write` on an emptied server and returns the growth of used_memory divided by `count`. */
-async function bytesPer(server: RedisServer, count: number, write: () => Promise<void>): Promise<number> {
-  server.cli('FLUSHALL', 'SYNC');
-  const before = usedMemory(server);
+function total(target: MemoryTarget, field: string): number {
+  return target.servers.reduce((sum, server) => sum + (memoryInfo(server)[field] ?? 0), 0);
+}
+
+function flushAll(target: MemoryTarget): void {
+  for (const server of target.servers) server.cli('FLUSHALL', 'SYNC');
+}
+
+function keysHeld(target: MemoryTarget): number {
+  return target.servers.reduce((sum, server) => sum + Number(server.cli('DBSIZE')), 0);
+}
+
+/** A registry on its own connection, for one measurement; closing it closes the connection. */
+async function openRegistry(target: MemoryTarget, keyPrefix: string, options: Partial<IdRegistryOptions> = {}) {
+  const { cache, gateway, connectTimeoutMs } = createCacheParts({
+    redisUrl: target.url, keyPrefix, logger: silentLogger, redisCommandTimeoutMs: 30_000, redisConnectTimeoutMs: 15_000,
+  });
+  if (!(await gateway.waitUntilReady(connectTimeoutMs))) throw new Error(`Redis at ${target.url} did not answer`);
+  const registry = new IdRegistry({ gateway, keyPrefix, sweepIntervalMs: 0, logger: silentLogger, ...options });
+  return {
+    registry,
+    client: gateway.client!,
+    async close() {
+      await registry.close();
+      await cache.close(); // closes the gateway and its client too
+    },
+  };
+}
+
+/** Runs every registry script on every node (another prefix, both modes), then empties the servers. */
+async function warmUp(target: MemoryTarget): Promise<void> {
+  const { spotify, reccobeats } = sampleIds(2_000, 99);
+  for (const missing of ['bloom', 'exact'] as const) {
+    const open = await openRegistry(target, `warm-${missing}:`, { missing });
+    await open.registry.bulkMarkValidated(spotify.slice(0, 1_000).map((id, i) => [id, reccobeats[i]!] as [string, string]));
+    await open.registry.bulkMarkMissing(spotify.slice(1_000));
+    await open.registry.bulkLookup(spotify);
+    await open.registry.getSpotifyId(reccobeats[0]!);
+    await open.registry.stats();
+    await open.registry.sweep();
+    await open.close();
+  }
+  flushAll(target);
+}
+
+/**
+ * used_memory growth while `write` runs on an emptied, warm server, once the writer's connection is closed and the
+ * servers hold no more buffer for it.
+ */
+async function growth(target: MemoryTarget, write: () => Promise<void>): Promise<number> {
+  flushAll(target);
+  const clients = total(target, 'mem_clients_normal');
+  const before = total(target, 'used_memory');
   await write();
-  return (usedMemory(server) - before) / count;
+  const deadline = Date.now() + 10_000;
+  while (total(target, 'mem_clients_normal') > clients && Date.now() < deadline) await delay(50);
+  return total(target, 'used_memory') - before;
 }
 
-/** Counts the registry's bucket keys and how many left the compact listpack encoding. SCAN is fine here. */
-async function bucketEncodings(client: Redis, keyPrefix: string): Promise<{ buckets: number; hashtable: number }> {
+/** Counts the registry's bucket keys that left the compact listpack encoding. SCAN is fine here. */
+async function hashtableBuckets(client: Redis): Promise<number> {
   let cursor = '0';
-  let buckets = 0;
   let hashtable = 0;
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}[sr]*`, 'COUNT', 1_000);
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${KEY_PREFIX}id_registry:{*}[sr]*`, 'COUNT', 1_000);
     cursor = next;
     const pipeline = client.pipeline();
     for (const key of keys) pipeline.object('ENCODING', key);
-    for (const [, encoding] of (await pipeline.exec()) ?? []) {
-      buckets += 1;
-      if (encoding !== 'listpack') hashtable += 1;
-    }
+    for (const [, encoding] of (await pipeline.exec()) ?? []) if (encoding !== 'listpack') hashtable += 1;
   } while (cursor !== '0');
-  return { buckets, hashtable };
+  return hashtable;
 }
 
-export async function measureFootprint(server: RedisServer, count: number): Promise<Footprint> {
-  const keyPrefix = 'bench:';
-  const { spotify, reccobeats } = sampleIds(count, 20_240_101);
-  const missingIds = sampleIds(count, 7).spotify;
-  const { cache, gateway, connectTimeoutMs } = createCacheParts({
-    redisUrl: server.url,
-    keyPrefix,
-    logger: silentLogger,
-    redisCommandTimeoutMs: 30_000,
+export interface RegistryMeasurement {
+  kind: EntryKind;
+  count: number;
+  /** For missing IDs: where marks live (default bloom). */
+  mode?: MissingMarkMode;
+  /** For missing IDs in bloom mode: options of the filters (default capacity and rate). */
+  bloom?: IdRegistryOptions['bloom'];
+}
+
+/** Bytes per entry of the registry layout. Warms the servers first unless told they are warm already. */
+export async function measureRegistry(target: MemoryTarget, measurement: RegistryMeasurement, { warm = false } = {}): Promise<EntryFootprint> {
+  if (!warm) await warmUp(target);
+  const { kind, count } = measurement;
+  const mode = kind === 'missing' ? (measurement.mode ?? 'bloom') : null;
+  const { spotify, reccobeats } = sampleIds(count, kind === 'mapping' ? 20_240_101 : 7);
+  let hashtable = 0;
+  const bytes = await growth(target, async () => {
+    const open = await openRegistry(target, KEY_PREFIX, { ...(mode ? { missing: mode } : {}), ...(measurement.bloom ? { bloom: measurement.bloom } : {}) });
+    try {
+      for (let start = 0; start < count; start += WRITE_BATCH) {
+        if (kind === 'mapping') {
+          await open.registry.bulkMarkValidated(spotify.slice(start, start + WRITE_BATCH).map((id, i) => [id, reccobeats[start + i]!] as [string, string]));
+        } else {
+          await open.registry.bulkMarkMissing(spotify.slice(start, start + WRITE_BATCH));
+        }
+      }
+      for (const node of isCluster(open.client) ? open.client.nodes('master') : [open.client as Redis]) hashtable += await hashtableBuckets(node);
+    } finally {
+      await open.close();
+    }
   });
-  try {
-    if (!(await gateway.waitUntilReady(connectTimeoutMs))) throw new Error(`Redis at ${server.url} did not answer`);
-    const registry = new IdRegistry({ gateway, keyPrefix, sweepIntervalMs: 0, logger: silentLogger });
-    const client = gateway.client as Redis;
+  return { kind, layout: 'registry', mode, count, bytesPerEntry: bytes / count, keys: keysHeld(target), hashtableBuckets: hashtable };
+}
 
-    const mapping = await bytesPer(server, count, async () => {
-      for (let start = 0; start < count; start += WRITE_BATCH) {
-        const pairs = spotify.slice(start, start + WRITE_BATCH).map((id, i) => [id, reccobeats[start + i]!] as [string, string]);
-        await registry.bulkMarkValidated(pairs);
-      }
-    });
-    const encodings = await bucketEncodings(client, keyPrefix);
-    const missing = await bytesPer(server, count, async () => {
-      for (let start = 0; start < count; start += WRITE_BATCH) await registry.bulkMarkMissing(missingIds.slice(start, start + WRITE_BATCH));
-    });
-    const missingEncodings = await bucketEncodings(client, keyPrefix);
-    await registry.close();
-
-    const oneKeyMapping = await bytesPer(server, count, async () => {
+/** Bytes per entry of one key per ID (a standalone server). */
+export async function measureOneKeyPerId(server: RedisServer, kind: EntryKind, count: number): Promise<EntryFootprint> {
+  const target = { url: server.url, servers: [server] };
+  const { spotify, reccobeats } = sampleIds(count, kind === 'mapping' ? 20_240_101 : 7);
+  const bytes = await growth(target, async () => {
+    const { cache, gateway, connectTimeoutMs } = createCacheParts({ redisUrl: server.url, keyPrefix: KEY_PREFIX, logger: silentLogger, redisCommandTimeoutMs: 30_000 });
+    try {
+      if (!(await gateway.waitUntilReady(connectTimeoutMs))) throw new Error(`Redis at ${server.url} did not answer`);
+      const client = gateway.client as Redis;
       for (let start = 0; start < count; start += WRITE_BATCH) {
         const pipeline = client.pipeline();
         for (let i = start; i < Math.min(start + WRITE_BATCH, count); i++) {
-          pipeline.set(`${keyPrefix}id_registry:${spotify[i]}`, reccobeats[i]!, 'EX', VALIDATED_TTL_SECONDS);
-          pipeline.set(`${keyPrefix}id_registry:rb:${reccobeats[i]}`, spotify[i]!, 'EX', VALIDATED_TTL_SECONDS);
+          if (kind === 'mapping') {
+            pipeline.set(`${KEY_PREFIX}id_registry:${spotify[i]}`, reccobeats[i]!, 'EX', VALIDATED_TTL_SECONDS);
+            pipeline.set(`${KEY_PREFIX}id_registry:rb:${reccobeats[i]}`, spotify[i]!, 'EX', VALIDATED_TTL_SECONDS);
+          } else {
+            pipeline.set(`${KEY_PREFIX}id_registry_missing:${spotify[i]}`, '1', 'EX', MISSING_TTL_SECONDS);
+          }
         }
         await pipeline.exec();
       }
-    });
-    const oneKeyMissing = await bytesPer(server, count, async () => {
-      for (let start = 0; start < count; start += WRITE_BATCH) {
-        const pipeline = client.pipeline();
-        for (let i = start; i < Math.min(start + WRITE_BATCH, count); i++) {
-          pipeline.set(`${keyPrefix}id_registry_missing:${missingIds[i]}`, '1', 'EX', MISSING_TTL_SECONDS);
-        }
-        await pipeline.exec();
-      }
-    });
-    server.cli('FLUSHALL', 'SYNC');
-    return {
-      count,
-      registry: {
-        mapping,
-        missing,
-        buckets: encodings.buckets + missingEncodings.buckets,
-        hashtableBuckets: encodings.hashtable + missingEncodings.hashtable,
-      },
-      oneKeyPerId: { mapping: oneKeyMapping, missing: oneKeyMissing },
-    };
-  } finally {
-    await cache.close(); // closes the gateway and its client too
-  }
+    } finally {
+      await cache.close();
+    }
+  });
+  return { kind, layout: 'one key per ID', mode: null, count, bytesPerEntry: bytes / count, keys: keysHeld(target), hashtableBuckets: 0 };
+}
+
+export interface Footprint {
+  count: number;
+  mapping: EntryFootprint;
+  missingBloom: EntryFootprint;
+  missingExact: EntryFootprint;
+  oneKeyPerId: { mapping: EntryFootprint; missing: EntryFootprint };
+}
+
+/** Every layout on one standalone server, `count` entries of each kind. */
+export async function measureFootprint(server: RedisServer, count: number): Promise<Footprint> {
+  const target = { url: server.url, servers: [server] };
+  await warmUp(target);
+  const footprint: Footprint = {
+    count,
+    mapping: await measureRegistry(target, { kind: 'mapping', count }, { warm: true }),
+    missingBloom: await measureRegistry(target, { kind: 'missing', count, mode: 'bloom' }, { warm: true }),
+    missingExact: await measureRegistry(target, { kind: 'missing', count, mode: 'exact' }, { warm: true }),
+    oneKeyPerId: {
+      mapping: await measureOneKeyPerId(server, 'mapping', count),
+      missing: await measureOneKeyPerId(server, 'missing', count),
+    },
+  };
+  flushAll(target);
+  return footprint;
 }

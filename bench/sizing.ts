@@ -103,13 +103,14 @@ try {
   const perMood = { entry: popularEntry.meanBytes, usedMemory: (afterMoods - afterUsers) / moods };
   const perThousandIds = {
     demo: (registryBytes / Math.max(1, registryEntries)) * 1_000,
-    validated: footprint.registry.mapping * 1_000,
-    missing: footprint.registry.missing * 1_000,
+    validated: footprint.mapping.bytesPerEntry * 1_000,
+    missing: footprint.missingBloom.bytesPerEntry * 1_000,
+    missingExact: footprint.missingExact.bytesPerEntry * 1_000,
   };
   // What the server holds beyond the keys' own MEMORY USAGE (its key and expiry tables), as a factor.
   const overhead = (afterUsers - baseline) / Math.max(1, userGroups.reduce((sum, group) => sum + group.bytes, 0));
   const perTrack = userGroups.find((group) => group.group === 'track_details')!.meanBytes;
-  const exampleRegistry = EXAMPLE.registryIds * ((1 - EXAMPLE.missingShare) * footprint.registry.mapping + EXAMPLE.missingShare * footprint.registry.missing);
+  const exampleRegistry = EXAMPLE.registryIds * ((1 - EXAMPLE.missingShare) * footprint.mapping.bytesPerEntry + EXAMPLE.missingShare * footprint.missingBloom.bytesPerEntry);
   const exampleParts = {
     users: overhead * EXAMPLE.users * perUser.ownKeys,
     tracks: overhead * EXAMPLE.tracks * perTrack,
@@ -142,7 +143,8 @@ try {
       ["a user's workflow (artifacts, recent prompts, seeds, recommendations)", kb(perUser.workflow), '100 KB'],
       ['a track\'s audio features (track_details)', kb(perTrack), ''],
       ['1,000 IDs in the registry: validated mappings (both directions), at scale', kb(perThousandIds.validated), '10 KB'],
-      ['1,000 IDs in the registry: known-missing IDs, at scale', kb(perThousandIds.missing), '10 KB'],
+      ['1,000 IDs in the registry: known-missing IDs in Bloom filters (the default), at scale', kb(perThousandIds.missing), '10 KB'],
+      ["1,000 IDs in the registry: known-missing IDs with `missing: 'exact'`, at scale", kb(perThousandIds.missingExact), '10 KB'],
       [`1,000 IDs in the registry: the demo's ${registryEntries} (${registry.missing} missing)`, kb(perThousandIds.demo), '10 KB'],
       ['a popular mood (its popular_mood_cache entry)', kb(perMood.entry), '200 KB'],
       ['a popular mood, all it adds (used_memory growth of the warm, per mood)', kb(perMood.usedMemory), ''],

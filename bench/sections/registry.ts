@@ -1,7 +1,8 @@
 /**
  * Part 2: the ID registry. (a) A bulk check of 1000 IDs against the same answers got one ID at a time, on a
  * standalone Redis and a 3-master Cluster: time, round trips per node, commands the servers received.
- * (b) Redis bytes per ID over 100 000 IDs against one key per ID (bench/registry-footprint.ts does the measuring).
+ * (b) Redis bytes per ID over 100 000 IDs (missing IDs in filters and exact) against one key per ID
+ * (bench/registry-footprint.ts does the measuring).
  */
 import { createCacheParts } from '../../src/cache/create-cache.js';
 import { silentLogger } from '../../src/logger.js';
@@ -9,7 +10,7 @@ import { IdRegistry } from '../../src/registry/id-registry.js';
 import { BACKEND_NAMES, startBackend, type Backend } from '../../test/harness/backends.js';
 import { commandStats, startRedisServer } from '../../test/harness/redis-servers.js';
 import { countRoundTrips } from '../../test/registry/inspect.js';
-import { measureFootprint, sampleIds, type Footprint } from '../registry-footprint.js';
+import { BAR_BYTES_PER_MAPPING, BAR_BYTES_PER_MISSING, measureFootprint, sampleIds, type EntryFootprint, type Footprint } from '../registry-footprint.js';
 import { markdownTable, ms, passOrMiss, ratio } from '../lib/format.js';
 import type { BenchSettings } from '../lib/settings.js';
 import { summarize, type Summary } from '../lib/stats.js';
@@ -154,7 +155,7 @@ function registryMarkdown(checks: readonly CheckRow[], footprint: Footprint | nu
   const bulkRows = checks.filter((row) => row.method === 'bulkCheckMissing');
   const bar = bulkRows.map((row) => `- ${passOrMiss(row.roundTripsPerNode <= 1)}: a bulk check of 1000 IDs costs at most one round trip per Redis node: ${row.roundTripsPerNode} on ${row.backend}`);
   const lines = [
-    'Registry check of 1000 IDs (400 known missing, 400 validated, 200 never seen), by a registry instance with an empty memory store:',
+    'Registry check of 1000 IDs (400 known missing, 400 validated, 200 never seen), by a registry instance with an empty memory store (known-missing IDs in Bloom filters, the default):',
     '',
     checkTable,
     '',
@@ -164,23 +165,25 @@ function registryMarkdown(checks: readonly CheckRow[], footprint: Footprint | nu
     ...bar,
   ];
   if (footprint) {
+    const versus = (row: EntryFootprint, baseline: EntryFootprint) => `${row.bytesPerEntry.toFixed(1)} (${ratio(row.bytesPerEntry / baseline.bytesPerEntry)})`;
     lines.push(
       '',
-      `Redis memory per ID over ${footprint.count.toLocaleString('en')} IDs of each kind (used_memory growth ÷ IDs):`,
+      `Redis memory per ID over ${footprint.count.toLocaleString('en')} IDs of each kind (whole-server used_memory growth ÷ IDs, warm server, buffers drained; \`bench/registry-memory.ts\` adds 1,000,000 IDs and a Cluster):`,
       '',
       markdownTable(
         ['layout', 'bytes per validated mapping (both directions)', 'bytes per known-missing ID'],
         [
-          ['**one key per ID** (baseline, a string key per direction with a TTL)', footprint.oneKeyPerId.mapping.toFixed(1), footprint.oneKeyPerId.missing.toFixed(1)],
-          [
-            'reprise registry (listpack buckets)',
-            `${footprint.registry.mapping.toFixed(1)} (${ratio(footprint.registry.mapping / footprint.oneKeyPerId.mapping)})`,
-            `${footprint.registry.missing.toFixed(1)} (${ratio(footprint.registry.missing / footprint.oneKeyPerId.missing)})`,
-          ],
+          ['**one key per ID** (baseline, a string key per direction with a TTL)', footprint.oneKeyPerId.mapping.bytesPerEntry.toFixed(1), footprint.oneKeyPerId.missing.bytesPerEntry.toFixed(1)],
+          ['reprise registry, missing IDs in Bloom filters (default)', versus(footprint.mapping, footprint.oneKeyPerId.mapping), versus(footprint.missingBloom, footprint.oneKeyPerId.missing)],
+          ['reprise registry, `missing: \'exact\'`', versus(footprint.mapping, footprint.oneKeyPerId.mapping), versus(footprint.missingExact, footprint.oneKeyPerId.missing)],
         ],
       ),
       '',
-      `${footprint.registry.buckets} bucket keys, ${footprint.registry.hashtableBuckets} of them left the listpack encoding.`,
+      `${footprint.mapping.keys + footprint.missingExact.keys} bucket keys (mappings, exact marks), ${footprint.mapping.hashtableBuckets + footprint.missingExact.hashtableBuckets} of them left the listpack encoding; the filters took ${footprint.missingBloom.keys} keys.`,
+      '',
+      'SPEC bars:',
+      `- ${passOrMiss(footprint.missingBloom.bytesPerEntry <= BAR_BYTES_PER_MISSING)}: at most ${BAR_BYTES_PER_MISSING} bytes per known-missing ID: ${footprint.missingBloom.bytesPerEntry.toFixed(1)}`,
+      `- ${passOrMiss(footprint.mapping.bytesPerEntry <= BAR_BYTES_PER_MAPPING)}: at most ${BAR_BYTES_PER_MAPPING} bytes per validated mapping: ${footprint.mapping.bytesPerEntry.toFixed(1)}`,
     );
   }
   return lines.join('\n');

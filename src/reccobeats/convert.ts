@@ -14,6 +14,7 @@ import { RepriseInputError } from '../errors.js';
 import type { IdRegistry } from '../registry/id-registry.js';
 import { canonicalReccobeatsId, isReccobeatsId } from '../registry/ids.js';
 import type { ReccobeatsClient } from './client.js';
+import type { ConversionOutcome } from '../telemetry/metrics.js';
 import { assertSpotifyIds, spotifyTrackIdFromHref } from './spotify-ids.js';
 
 /** What conversion needs of the ID registry. */
@@ -96,6 +97,13 @@ export async function convertSpotifyTracks(spotifyIds: readonly string[], depend
       if (reccobeatsId !== undefined) report.mapped.set(id, reccobeatsId);
     }
 
+    recordOutcomes(client, {
+      registry_validated: validated.size,
+      registry_missing: knownMissing.length,
+      found: fetched.size,
+      not_found: report.newlyMissing.length,
+      unresolved: report.unresolved.length,
+    });
     span.setAttributes({
       'reprise.ids.requested': spotifyIds.length,
       'reprise.ids.unique': unique.length,
@@ -148,6 +156,11 @@ async function convertBatch(batch: string[], client: ReccobeatsClient, registry:
     missing.length > 0 ? orFallback(() => registry.bulkMarkMissing(missing, MISSING_REASON), undefined, 'record missing IDs', logger) : undefined,
   ]);
   return { found, missing, unresolved, failed: false };
+}
+
+/** Unique IDs of one conversion by outcome, for the registry-pattern alerts (reprise_id_conversions_total). */
+function recordOutcomes(client: ReccobeatsClient, outcomes: Record<ConversionOutcome, number>): void {
+  for (const [outcome, count] of Object.entries(outcomes)) if (count > 0) client.telemetry.metrics.idConversions.inc({ outcome }, count);
 }
 
 function avoided(registry: IdLookup, reason: string, count: number): void {

@@ -4,6 +4,7 @@
  */
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { RepriseInputError } from '../errors.js';
+import type { MissingReason } from './entries.js';
 
 export type LookupResult = 'validated' | 'missing' | 'unknown';
 
@@ -17,11 +18,15 @@ export interface ActivitySnapshot {
   hits: { total: number; validated: number; missing: number; rate: number };
   apiCallsAvoided: number;
   apiCallsAvoidedByReason: Record<string, number>;
+  /** Marks this process made: validated mappings, and missing IDs by reason. */
+  marks: { validated: number; missing: Partial<Record<MissingReason, number>> };
 }
 
 export class RegistryActivity {
   private readonly lookups: Record<LookupResult, number> = { validated: 0, missing: 0, unknown: 0 };
   private readonly avoided = new Map<string, number>();
+  private validations = 0;
+  private readonly missingMarks = new Map<MissingReason, number>();
 
   constructor(private readonly telemetry: Telemetry) {}
 
@@ -32,6 +37,18 @@ export class RegistryActivity {
       this.lookups[result] += count;
       this.telemetry.metrics.idRegistryLookups.inc({ result }, count);
     }
+  }
+
+  recordValidations(count: number): void {
+    if (count === 0) return;
+    this.validations += count;
+    this.telemetry.metrics.idRegistryValidations.inc(count);
+  }
+
+  recordMissingMarks(reason: MissingReason, count: number): void {
+    if (count === 0) return;
+    this.missingMarks.set(reason, (this.missingMarks.get(reason) ?? 0) + count);
+    this.telemetry.metrics.idRegistryMissingMarks.inc({ reason }, count);
   }
 
   recordApiCallsAvoided(reason: string, count: number): void {
@@ -56,6 +73,7 @@ export class RegistryActivity {
       hits: { total: hits, validated, missing, rate: total === 0 ? 0 : hits / total },
       apiCallsAvoided,
       apiCallsAvoidedByReason: Object.fromEntries([...this.avoided].sort(([a], [b]) => a.localeCompare(b))),
+      marks: { validated: this.validations, missing: Object.fromEntries(this.missingMarks) },
     };
   }
 }

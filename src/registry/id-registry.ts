@@ -416,6 +416,7 @@ export class IdRegistry {
     const expiresAtMs = expiryFor(now, this.ttls.validatedSeconds);
     const replayed = await this.store.flushUnsynced(now);
     const writes = await mapInSlices(pairs, ([spotifyId, reccobeatsId]) => ({ spotifyId, reccobeatsId, expiresAtMs }));
+    this.activity.recordValidations(writes.length);
     return replayed + (await this.store.writeValidated(writes, now));
   }
 
@@ -423,6 +424,7 @@ export class IdRegistry {
     const now = this.now();
     const entry = { kind: 'missing' as const, reason, expiresAtMs: expiryFor(now, this.ttls.missingSeconds) };
     const replayed = await this.store.flushUnsynced(now);
+    this.activity.recordMissingMarks(reason, spotifyIds.length);
     return replayed + (await this.store.writeMissing(await mapInSlices(spotifyIds, (spotifyId) => ({ spotifyId, entry })), now));
   }
 

@@ -7,6 +7,11 @@
  * histograms; every gauge states its own `aggregator`.
  */
 import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { MISSING_REASONS } from '../registry/entries.js';
+
+/** What happens to a Spotify ID in ReccoBeats conversion (reprise_id_conversions_total{outcome}). */
+export const CONVERSION_OUTCOMES = ['registry_validated', 'registry_missing', 'found', 'not_found', 'unresolved'] as const;
+export type ConversionOutcome = (typeof CONVERSION_OUTCOMES)[number];
 
 type Collected = Counter<string> | Gauge<string>;
 type Source = (metric: Collected) => void | Promise<void>;
@@ -46,6 +51,9 @@ export class RepriseMetrics {
   readonly cacheBackend: Gauge<'type'>;
   readonly idRegistryLookups: Counter<'result'>;
   readonly idRegistryEntries: Gauge<'kind'>;
+  readonly idRegistryMissingMarks: Counter<'reason'>;
+  readonly idRegistryValidations: Counter;
+  readonly idConversions: Counter<'outcome'>;
   readonly upstreamRequests: Counter<'service' | 'endpoint' | 'outcome'>;
   readonly upstreamDuration: Histogram<'service' | 'endpoint'>;
   readonly upstreamCallsAvoided: Counter<'reason'>;
@@ -122,6 +130,24 @@ export class RepriseMetrics {
       aggregator: 'max',
       registers,
       collect: runCollectors,
+    }));
+    // Registry patterns (alerts: a surge of missing marks against validations, conversions failing).
+    this.idRegistryMissingMarks = once('reprise_id_registry_missing_marks_total', () => new Counter({
+      name: 'reprise_id_registry_missing_marks_total',
+      help: 'Spotify IDs this process marked missing from ReccoBeats, by reason (not_found, invalid, unavailable, manual, other).',
+      labelNames: ['reason'] as const,
+      registers,
+    }));
+    this.idRegistryValidations = once('reprise_id_registry_validations_total', () => new Counter({
+      name: 'reprise_id_registry_validations_total',
+      help: 'Spotify <-> ReccoBeats mappings this process recorded as validated.',
+      registers,
+    }));
+    this.idConversions = once('reprise_id_conversions_total', () => new Counter({
+      name: 'reprise_id_conversions_total',
+      help: 'Spotify IDs through ReccoBeats conversion by outcome (registry_validated, registry_missing: answered by the registry; found, not_found: answered by ReccoBeats; unresolved: its batch failed or its answer could not be matched).',
+      labelNames: ['outcome'] as const,
+      registers,
     }));
     this.upstreamRequests = once('reprise_upstream_requests_total', () => new Counter({
       name: 'reprise_upstream_requests_total',
@@ -220,6 +246,9 @@ export class RepriseMetrics {
 
     // Series that exist from the start, at 0: rate() and increase() then see their first event (a series born at 1 hides it).
     for (const result of ['validated', 'missing', 'unknown']) this.idRegistryLookups.inc({ result }, 0);
+    for (const reason of MISSING_REASONS) this.idRegistryMissingMarks.inc({ reason }, 0);
+    this.idRegistryValidations.inc(0);
+    for (const outcome of CONVERSION_OUTCOMES) this.idConversions.inc({ outcome }, 0);
     for (const reason of ['validated_id', 'known_missing', 'duplicate', 'shared_in_flight', 'precomputed']) this.upstreamCallsAvoided.inc({ reason }, 0);
     for (const status of ['succeeded', 'partial', 'failed', 'skipped_locked', 'skipped_slot_done']) this.warmRuns.inc({ status }, 0);
     for (const outcome of ['computed', 'fresh', 'failed', 'timeout', 'cancelled']) this.warmMoods.inc({ outcome }, 0);

@@ -28,7 +28,10 @@ interface AlertRule {
 const rules: AlertRule[] = (parse(readFileSync(RULES, 'utf8'), { strict: true, uniqueKeys: true }) as { groups: Array<{ rules: AlertRule[] }> })
   .groups.flatMap((group) => group.rules);
 
-const ISSUE_ALERTS = ['RepriseRedisDown', 'RepriseRedisFull', 'RepriseRedisNearFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow', 'RepriseUpstreamErrors'];
+const ISSUE_ALERTS = [
+  'RepriseRedisDown', 'RepriseRedisFull', 'RepriseRedisNearFull', 'RepriseRunningOnMemory', 'RepriseWarmStale', 'RepriseHitRatioLow',
+  'RepriseUpstreamErrors', 'RepriseRegistryMissingSurge', 'RepriseConversionsFailing',
+];
 
 describe('alert rules as written', () => {
   it('has the alerts of the issue, each with a severity, a summary and a description', () => {
@@ -104,6 +107,9 @@ describe.skipIf(!hasPrometheus)('promtool', () => {
       ['RepriseUpstreamErrors counts successes as errors', 'outcome!="success"', 'outcome=~".+"'],
       ['RepriseRedisNearFull fires for nodes without maxmemory', '(reprise_redis_memory_max_bytes) > 0)', '(reprise_redis_memory_max_bytes) >= 0)'],
       ['RepriseRedisNearFull fires on a short peak', 'reprise_redis_memory_max_bytes) > 0) > 0.9\n        for: 5m', 'reprise_redis_memory_max_bytes) > 0) > 0.9\n        for: 1m'],
+      ['RepriseRegistryMissingSurge ignores validations', '> 2 * sum by (job) (rate(reprise_id_registry_validations_total[15m]))', '> 0 * sum by (job) (rate(reprise_id_registry_validations_total[15m]))'],
+      ['RepriseRegistryMissingSurge fires on a quiet job', 'reason="not_found"}[15m])) > 0.05', 'reason="not_found"}[15m])) > 0'],
+      ['RepriseConversionsFailing counts every outcome as a failure', 'outcome="unresolved"}[10m]', 'outcome=~".+"}[10m]'],
     ];
     it.each(breakages)('%s', (_what, from, to) => {
       const original = readFileSync(RULES, 'utf8');

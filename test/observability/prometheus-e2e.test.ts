@@ -156,7 +156,10 @@ describe.skipIf(!hasPrometheus || !hasRedisServer).each(BACKEND_NAMES)('Promethe
     await pollUntil(async () => (await prometheus.rules()).every((rule) => rule.health !== 'unknown'), 'a first rule evaluation');
     const rules = await prometheus.rules();
     expect(rules.map((rule) => rule.name).sort()).toEqual(
-      ['RepriseHitRatioLow', 'RepriseRedisDown', 'RepriseRedisFull', 'RepriseRedisNearFull', 'RepriseRunningOnMemory', 'RepriseUpstreamErrors', 'RepriseWarmStale'],
+      [
+        'RepriseConversionsFailing', 'RepriseHitRatioLow', 'RepriseRedisDown', 'RepriseRedisFull', 'RepriseRedisNearFull', 'RepriseRegistryMissingSurge',
+        'RepriseRunningOnMemory', 'RepriseUpstreamErrors', 'RepriseWarmStale',
+      ],
     );
     for (const rule of rules) expect(rule.health, `${rule.name}: ${rule.lastError ?? ''}`).toBe('ok');
   });

@@ -100,6 +100,17 @@ describe.each(backends)('Spotify -> ReccoBeats conversion (%s registry)', (backe
     expect([...second.keys()]).toEqual(ids.filter((id) => first.has(id)));
     expect(await avoided('validated_id')).toBe(first.size);
     expect(await avoided('known_missing')).toBe(200 - first.size);
+    // Outcomes per ID, and the marks behind them, for the registry-pattern alerts.
+    const text = await metrics.metrics();
+    expect(sample(text, 'reprise_id_conversions_total', { outcome: 'found' })).toBe(first.size);
+    expect(sample(text, 'reprise_id_conversions_total', { outcome: 'not_found' })).toBe(200 - first.size);
+    expect(sample(text, 'reprise_id_conversions_total', { outcome: 'registry_validated' })).toBe(first.size);
+    expect(sample(text, 'reprise_id_conversions_total', { outcome: 'registry_missing' })).toBe(200 - first.size);
+    expect(sample(text, 'reprise_id_conversions_total', { outcome: 'unresolved' })).toBe(0);
+    expect(sample(text, 'reprise_id_registry_validations_total')).toBe(first.size);
+    expect(sample(text, 'reprise_id_registry_missing_marks_total', { reason: 'not_found' })).toBe(200 - first.size);
+    expect(sample(text, 'reprise_id_registry_missing_marks_total', { reason: 'invalid' })).toBe(0);
+    expect((await registry.stats()).marks).toEqual({ validated: first.size, missing: { not_found: 200 - first.size } });
   });
 
   it('with half of the IDs new, requests only the new ones', async () => {
@@ -229,6 +240,7 @@ describe.each(backends)('Spotify -> ReccoBeats conversion (%s registry)', (backe
     expect(report.mapped).toEqual(expectedMapping(succeeded));
     expect(report.unresolved.sort()).toEqual([...failed].sort());
     expect((await registry.bulkLookup(failed)).unknown).toHaveLength(40);
+    expect(sample(await metrics.metrics(), 'reprise_id_conversions_total', { outcome: 'unresolved' })).toBe(40);
   });
 
   it('refuses anything that is not a Spotify track ID before any request', async () => {

@@ -155,6 +155,33 @@ describe('ReccoBeats simulator over HTTP', () => {
     expect(simulator.requests.idsRequested).toEqual([id, id, id, id]);
   });
 
+  it('switches its catalogue from the next request on, as when ReccoBeats changes what it holds', async () => {
+    const ids = spotifyTrackIds(400, 'switch');
+    const before = (await get(`/v1/track?ids=${ids.slice(0, 40).join(',')}`)).body.content;
+    const seed = simulator.catalog.seed;
+    try {
+      const switched = simulator.switchCatalog({ unknownFraction: 0.9 });
+      expect(simulator.catalog).toBe(switched);
+      expect(switched).toMatchObject({ seed, unknownFraction: 0.9 });
+      expect(logger.lines.some((line) => line.startsWith('warn') && line.includes('catalog switched'))).toBe(true);
+      // Only a tenth is known now; what is still known keeps its ReccoBeats ID (same seed).
+      const known = ids.filter((id) => simulator.catalog.knows(id));
+      expect(known.length / ids.length).toBeLessThan(0.15);
+      const after = (await get(`/v1/track?ids=${ids.slice(0, 40).join(',')}`)).body.content;
+      expect(after.length).toBeLessThan(before.length);
+      for (const track of after) expect(before).toContainEqual(track);
+      // Another seed: every track gets another ID.
+      simulator.switchCatalog({ seed: 'another', unknownFraction: 0 });
+      const reseeded = (await get(`/v1/track?ids=${ids.slice(0, 40).join(',')}`)).body.content;
+      expect(reseeded).toHaveLength(40);
+      expect(reseeded.map((track: any) => track.id)).not.toContain(before[0].id);
+      expect(() => simulator.switchCatalog({ unknownFraction: 2 })).toThrow(/unknownFraction/);
+      expect(() => simulator.switchCatalog({ unknown: 0.5 } as never)).toThrow(/unknown option/);
+    } finally {
+      simulator.switchCatalog({ seed, unknownFraction: 0.25 });
+    }
+  });
+
   it('can answer out of order and without href, to catch clients that rely on either', async () => {
     const ids = simulator.catalog.knownSpotifyIds(6, 'quirks');
     simulator.setQuirks({ shuffleContent: true, omitHrefFor: [ids[2]!] });

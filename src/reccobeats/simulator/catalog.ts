@@ -30,10 +30,11 @@ const ARTIST_COUNT = 64;
 export class SimulatedCatalog {
   readonly unknownFraction: number;
   readonly seed: string;
+  /** Spotify IDs scanned for recommendations and artist track lists. */
+  readonly browsableCount: number;
   readonly artists: readonly ReccobeatsArtist[];
   private readonly artistsById = new Map<string, ReccobeatsArtist>();
   private readonly spotifyIdByTrackId = new Map<string, string>();
-  private readonly browsableCount: number;
   private browsable: ReccobeatsTrack[] | undefined;
 
   constructor(options: SimulatedCatalogOptions = {}) {

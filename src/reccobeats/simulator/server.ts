@@ -30,10 +30,19 @@ const SIMULATOR_OPTIONS = optionNames<ReccobeatsSimulatorOptions>({
   port: true, host: true, latency: true, quirks: true, logger: true, unknownFraction: true, seed: true, browsableTracks: true,
 });
 
+const CATALOG_OPTIONS = optionNames<SimulatedCatalogOptions>({ unknownFraction: true, seed: true, browsableTracks: true });
+
 export interface ReccobeatsSimulator {
   /** Base URL to give the client, e.g. http://127.0.0.1:41234 */
   url: string;
-  catalog: SimulatedCatalog;
+  /** The catalog answering now (switchCatalog replaces it). */
+  readonly catalog: SimulatedCatalog;
+  /**
+   * Answers from another catalog from the next request on, as when ReccoBeats changes its catalogue or API: options
+   * not given keep their current value, so `switchCatalog({ unknownFraction: 0.9 })` drops most tracks, and
+   * `switchCatalog({ seed: 'next' })` gives every track a new ReccoBeats ID. Returns the new catalog.
+   */
+  switchCatalog(options: SimulatedCatalogOptions): SimulatedCatalog;
   requests: RequestCounters;
   setLatency(latency: Latency): void;
   /** The next `count` requests (to `endpoint`, if given) answer `status`, with Retry-After when given. */
@@ -48,7 +57,7 @@ export interface ReccobeatsSimulator {
 
 export async function startReccobeatsSimulator(options: ReccobeatsSimulatorOptions = {}): Promise<ReccobeatsSimulator> {
   knownKeys(options, SIMULATOR_OPTIONS, '');
-  const catalog = new SimulatedCatalog(options);
+  let catalog = new SimulatedCatalog(options);
   const requests = new RequestCounters();
   const faults = new FaultPlan();
   const logger = options.logger ?? consoleLogger;
@@ -98,7 +107,19 @@ export async function startReccobeatsSimulator(options: ReccobeatsSimulatorOptio
 
   return {
     url,
-    catalog,
+    get catalog() {
+      return catalog;
+    },
+    switchCatalog: (next) => {
+      knownKeys(next, CATALOG_OPTIONS, '');
+      catalog = new SimulatedCatalog({
+        unknownFraction: next.unknownFraction ?? catalog.unknownFraction,
+        seed: next.seed ?? catalog.seed,
+        browsableTracks: next.browsableTracks ?? catalog.browsableCount,
+      });
+      logger.warn(`${SIMULATOR_NOTICE}; catalog switched (seed ${catalog.seed}, ${Math.round(catalog.unknownFraction * 100)}% of Spotify IDs unknown)`);
+      return catalog;
+    },
     requests,
     setLatency: (next) => {
       latency = checkedLatency(next);
