@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { redactRedisUrl } from '../../src/redis/redact.js';
+import { parseRedisUrl } from '../../src/redis/redis-url.js';
 import { startTracing } from './tracing.js';
 import type { WorkerReady } from './cluster.js';
 import { groupMetricsHandler, joinGroupMetrics, shareWithGroup } from './group-metrics.js';
@@ -73,7 +74,7 @@ function printBanner(ready: Omit<WorkerReady, 'type'>, adminToken: string, proce
   console.log(`
 reprise demo listening on ${ready.url}
   ReccoBeats: ${ready.simulatorUrl ? `SIMULATOR at ${ready.simulatorUrl} (synthetic catalog; set RECCOBEATS_BASE_URL for the real API)` : process.env.RECCOBEATS_BASE_URL}
-  cache:      ${redisUrl ? `Redis at ${redactRedisUrl(redisUrl)} (now serving from ${ready.cacheType})` : 'memory only (set REDIS_URL to share and keep it)'}
+  cache:      ${redisUrl ? `Redis at ${describeRedisUrl(redisUrl)} (now serving from ${ready.cacheType})` : 'memory only (set REDIS_URL to share and keep it)'}
   tracing:    ${tracing ? `OTLP to ${tracing}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)'}${workersLine}
   operator:   ${admin}/ (in a browser; it asks for the admin token)
   admin token: ${adminToken}
@@ -135,5 +136,14 @@ if (workers !== null) {
   } else {
     process.on('SIGINT', stop);
     printBanner(ready, demo.adminToken);
+  }
+}
+
+/** REDIS_URL as reprise parsed it, its password replaced whatever characters it holds. */
+function describeRedisUrl(url: string): string {
+  try {
+    return parseRedisUrl(url).redacted;
+  } catch {
+    return '(REDIS_URL, unreadable)';
   }
 }

@@ -3,7 +3,7 @@
  * and every other instance drops its own copy. When the subscription was interrupted, messages may have been missed,
  * so the receiver drops its whole memory tier on reconnect rather than serve stale entries.
  */
-import type { RedisClient } from '../redis/connection.js';
+import { isCluster, type RedisClient } from '../redis/connection.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { quitOrDisconnect, type Attempt, type RedisGateway } from '../redis/gateway.js';
 import type { Logger } from '../logger.js';
@@ -120,14 +120,15 @@ export class InvalidationBus {
    * answered in one turn of the event loop share one PUBLISH, sent at the next turn or, sooner, in one pipeline with
    * the next write, so a writer going key after key pays one round trip per key and a burst a few messages in all.
    * A write Redis refused is not announced (Redis still holds what the others have); one whose reply came after the
-   * caller was answered is announced when it lands.
+   * caller was answered is announced when it lands. On a Cluster nothing rides along: ioredis follows a slot's move
+   * (MOVED, ASK) for a pipeline only when all it holds is reads, and a write must reach its slot's new node.
    */
   writeAndPublish(operation: string, write: KeyWrite, keys: readonly string[]): Promise<Attempt<unknown>> {
-    const carried = this.takePendingMessage();
-    const send =
-      carried === null
-        ? (client: RedisClient) => client.call(write.command, ...write.args)
-        : (client: RedisClient) => this.writeBehindAnnouncement(client, carried, write);
+    // Keys are taken for the ride only when the write is really sent (the gateway may answer without sending).
+    const send = (client: RedisClient) => {
+      const carried = isCluster(client) ? null : this.takePendingKeys();
+      return carried === null ? client.call(write.command, ...write.args) : this.writeBehindAnnouncement(client, carried, write);
+    };
     // Every write comes this way: one reaction to the gateway's answer, no async function of its own.
     return this.options.gateway.attempt(operation, send, { write: true }).then((outcome) => {
       if (outcome.ok) this.announce(keys);
@@ -136,9 +137,18 @@ export class InvalidationBus {
     });
   }
 
-  /** One pipeline: the announcement of earlier writes, then this write, whose reply (or error reply) is the result. */
-  private async writeBehindAnnouncement(client: RedisClient, message: string, write: KeyWrite): Promise<unknown> {
-    const replies = await client.pipeline().publish(this.options.channel, message).call(write.command, ...write.args).exec();
+  /**
+   * One pipeline: the announcement of earlier writes, then this write, whose reply (or error reply) is the result.
+   * When the pipeline does not reach Redis, the keys it carried wait for the next announcement again.
+   */
+  private async writeBehindAnnouncement(client: RedisClient, carried: string[], write: KeyWrite): Promise<unknown> {
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await client.pipeline().publish(this.options.channel, this.messageText({ keys: carried })).call(write.command, ...write.args).exec();
+    } catch (error) {
+      this.announce(carried);
+      throw error;
+    }
     const [published, written] = replies ?? [];
     if (published?.[0]) this.options.gateway.noteErrorReply('publish', published[0]);
     else this.published += 1;
@@ -153,13 +163,13 @@ export class InvalidationBus {
     this.flushing ??= nextTurn().then(() => this.sendPending());
   }
 
-  /** The message for the keys waiting to be announced, when one message holds them all; they count as sent. */
-  private takePendingMessage(): string | null {
+  /** The keys waiting to be announced, when one message holds them all; taken from the queue. */
+  private takePendingKeys(): string[] | null {
     const count = this.pendingKeys.size;
     if (count === 0 || count > KEYS_PER_MESSAGE) return null;
     const keys = [...this.pendingKeys];
     this.pendingKeys.clear();
-    return this.messageText({ keys });
+    return keys;
   }
 
   private sendPending(): Promise<void> {

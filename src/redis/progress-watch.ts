@@ -39,6 +39,8 @@ export class ProgressWatch {
   private timer: NodeJS.Timeout | null = null;
   private lastTickAt = 0;
   private lastBytesReceived = 0;
+  /** When the last waiting call ended: how long calls waited into a tick that finds none. */
+  private emptiedAt = 0;
   /** Free time without a reply since the last one (or since calls started waiting). */
   private silentMs = 0;
   /** Free time counted while calls were waiting, ever. */
@@ -64,6 +66,7 @@ export class ProgressWatch {
   /** The call got its reply, or was given up. */
   end(call: WaitingCall): void {
     this.waiting.delete(call);
+    if (this.waiting.size === 0) this.emptiedAt = performance.now();
   }
 
   /** A reply of any kind arrived. */
@@ -100,10 +103,12 @@ export class ProgressWatch {
     const now = performance.now();
     const elapsed = now - this.lastTickAt;
     this.lastTickAt = now;
-    // The watch runs only while calls wait, so a late tick was late while they waited, even if the replies the lag
-    // held up were read just before it (the event loop may read sockets before it runs timers).
-    const late = elapsed > this.tickMs * LATE_FACTOR;
-    if (late) {
+    // A late tick that finds no call waiting still counts when the calls waited through the lag: the event loop may
+    // read the replies the lag held up just before it runs timers. Lag after the last call ended is nobody's wait.
+    const lateBy = this.tickMs * LATE_FACTOR;
+    const late = elapsed > lateBy;
+    const waitedThroughLag = this.waiting.size > 0 || this.emptiedAt - (now - elapsed) > lateBy;
+    if (late && waitedThroughLag) {
       this.lateTicks += 1;
       this.maxLagMs = Math.max(this.maxLagMs, elapsed - this.tickMs);
     }

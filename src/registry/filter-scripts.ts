@@ -279,6 +279,12 @@ local function add(field, g, keyTtl)
     dropGeneration(g)
     return false
   end
+  if block == '' then
+    -- The filter string is gone while its generation's hash is not (evicted alone): writing into it would make a
+    -- short string without a TTL. The generation starts again, its first filter made whole and expiring.
+    dropGeneration(g)
+    return add(field, g, keyTtl)
+  end
   local bytes = { string.byte(block, 1, BLOCK_BYTES) }
   for j = #bytes + 1, BLOCK_BYTES do bytes[j] = 0 end
   local x, position = a, 0

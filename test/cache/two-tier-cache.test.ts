@@ -260,7 +260,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     expect(workerB.stats().tiers.redis.invalidations.received).toBeGreaterThanOrEqual(3);
   });
 
-  it('sends each announcement with the next write: a writer going key after key makes one socket write per set', async () => {
+  it('sends each announcement with the next write: a writer going key after key makes one socket write per set (not on a Cluster)', async () => {
     const parts = createCacheParts({ redisUrl: backend().url, keyPrefix: 'carry:', logger: recordingLogger(), redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000 });
     opened.push(parts.cache);
     await waitForRedis(parts);
@@ -280,8 +280,10 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     }
 
     for (let i = 0; i < 100; i++) await parts.cache.set('top_tracks', `k${i}`, `new ${i}`);
-    // The first set goes alone; each later one carries the announcement of the one before in the same write.
-    expect(socketWrites).toBe(100);
+    // The first set goes alone; each later one carries the announcement of the one before in the same write. On a
+    // Cluster nothing rides along (a pipeline holding a write would not follow a slot's move): a PUBLISH per turn.
+    if (backendName === 'cluster') expect(socketWrites).toBeGreaterThan(100);
+    else expect(socketWrites).toBe(100);
     // The last announcement goes at the next turn; every key is announced, one message per write.
     await pollUntil(() => parts.cache.stats().tiers.redis.invalidations.published === 100, 'the last announcement to go out');
     for (let i = 0; i < 20; i++) {

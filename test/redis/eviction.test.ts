@@ -230,6 +230,24 @@ describe.skipIf(!hasRedisServer)('what eviction may take, one key at a time', ()
     expect(reprise.cache.stats().tiers.redis).toMatchObject({ errors: 0, circuitOpenings: 0 });
   });
 
+  it('starts a generation again when its filter strings were evicted without its hash: every filter key keeps a TTL', async () => {
+    const keyPrefix = 'filters-alone:';
+    const { reprise } = await openReprise(server, keyPrefix, 'bloom');
+    opened.push(reprise);
+    await reprise.idRegistry.bulkMarkMissing(freshSpotifyIds(300));
+    const keys = () => server.cli('--scan', '--pattern', `${keyPrefix}id_registry:*g*`).split('\n').filter(Boolean);
+    // <prefix>id_registry:{<shard>}g<G>:<generation> is the generation's hash; `:<i>` after it, its filter strings.
+    const filterStrings = keys().filter((key) => /\}g\d+:\d+:\d+$/.test(key));
+    expect(filterStrings.length).toBeGreaterThan(0);
+    server.cli('DEL', ...filterStrings);
+
+    const later = freshSpotifyIds(300);
+    await reprise.idRegistry.bulkMarkMissing(later);
+    expect((await reprise.idRegistry.bulkCheckMissing(later))[1]).toHaveLength(300);
+    const withoutTtl = keys().filter((key) => Number(server.cli('TTL', key)) < 0);
+    expect(withoutTtl).toEqual([]);
+  });
+
   it('lets a warm run that lost its lock stop, and the next run take the lock anew', async () => {
     const workflow = controlledCompute();
     const instance = await openInstance(server.url, 'lock:', { computeRecommendations: workflow.compute, warmLeaseMs: 600, warmConcurrency: 1 });
