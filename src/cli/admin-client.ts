@@ -46,6 +46,14 @@ export class AdminClient {
     if (base.protocol !== 'http:' && base.protocol !== 'https:') {
       throw new AdminRequestError('--url (REPRISE_URL) must be an http(s) URL such as http://localhost:3000/api/agents/system', null);
     }
+    // Credentials belong in --token, never in the address (fetch would refuse them, repeating the whole URL).
+    if (base.username || base.password) {
+      throw new AdminRequestError('--url (REPRISE_URL) must not hold a user name or password: give the admin token with --token (REPRISE_ADMIN_TOKEN)', null);
+    }
+    // A token that cannot travel in a header would be refused by fetch in a message that repeats it.
+    if (options.token && !/^[\x21-\x7e]+$/.test(options.token)) {
+      throw new AdminRequestError('the admin token (--token, REPRISE_ADMIN_TOKEN) must be printable ASCII without spaces', null);
+    }
     this.base = base;
     this.token = options.token || undefined;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -87,8 +95,9 @@ export class AdminClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+      // The network's own code (ECONNREFUSED, a timeout), never fetch's message: it may quote the request.
+      const cause = (error as { cause?: { code?: string } }).cause;
+      const reason = cause?.code ?? ((error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).name);
       throw new AdminRequestError(`${route}: no answer from ${this.shownUrl} (${reason})`, null);
     }
     const text = await response.text();

@@ -24,9 +24,14 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 class UsageError extends Error {}
 
+/** Text from the server (mood names, error texts) with its control characters made visible: no escape reaches the terminal. */
+export function visible(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const print = (line: string) => io.stdout.write(`${line}\n`);
+  const print = (line: string) => io.stdout.write(`${visible(line)}\n`);
   const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
 
   const program = new Command()
@@ -98,11 +103,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (error instanceof UsageError) {
-      io.stderr.write(`reprise: ${error.message}\n`);
+      io.stderr.write(`reprise: ${visible(error.message)}\n`);
       return EXIT.usage;
     }
     if (error instanceof AdminRequestError) {
-      io.stderr.write(`reprise: ${error.message}${hint(error)}\n`);
+      io.stderr.write(`reprise: ${visible(error.message)}${hint(error)}\n`);
       return EXIT.failed;
     }
     throw error;
