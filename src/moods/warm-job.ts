@@ -5,7 +5,7 @@
  */
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
-import { redactRedisUrl } from '../redis/redact.js';
+import { redactCredentials } from '../redis/redact.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { checkComputed, PrecomputedStore } from './precomputed-store.js';
 import type {
@@ -191,6 +191,6 @@ function markFailed(span: Span, outcome: MoodOutcome, message: string): void {
 /** A failure as progress shows it (and publishes it to Redis): credentials redacted, the text shortened. */
 export function shownFailure(mood: string, outcome: MoodFailure['outcome'], error: string | undefined): MoodFailure {
   if (error === undefined) return { mood, outcome };
-  const text = redactRedisUrl(error);
+  const text = redactCredentials(error);
   return { mood, outcome, error: text.length > MAX_FAILURE_TEXT ? `${text.slice(0, MAX_FAILURE_TEXT - 1)}…` : text };
 }

@@ -21,3 +21,13 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   }
   return redacted;
 }
+
+/**
+ * For texts of unknown origin shown to operators (an upstream error a warm run met): besides URL credentials, the
+ * values of Authorization schemes and of query-string parameters, where tokens and API keys travel.
+ */
+export function redactCredentials(text: string): string {
+  return redactRedisUrl(text)
+    .replace(/\b(Bearer|Basic|Token)\s+[^\s,;"']+/gi, '$1 ***')
+    .replace(/([?&][^=\s&#?]+=)[^\s&#"']+/g, '$1***');
+}

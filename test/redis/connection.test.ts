@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
 import { parseRedisUrl, RedisUrlError } from '../../src/redis/redis-url.js';
-import { redactRedisUrl } from '../../src/redis/redact.js';
+import { redactCredentials, redactRedisUrl } from '../../src/redis/redact.js';
 import { recordingLogger } from '../harness/logger.js';
 import { useRedisServer } from '../harness/lifecycle.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
@@ -101,6 +101,12 @@ describe('parsing redisUrl', () => {
     expect(redactRedisUrl('connect redis://user:hunter2@h:1 and rediss://:x@h2:2 failed')).toBe('connect redis://user:***@h:1 and rediss://:***@h2:2 failed');
     expect(redactRedisUrl('connect redis://:hun/ter@2@h:1 failed')).toBe('connect redis://:***@h:1 failed');
     expect(redactRedisUrl('rediss+sentinel://u:hunter2@s1:26379,s2:26379/m')).toBe('rediss+sentinel://u:***@s1:26379,s2:26379/m');
+  });
+
+  it('redacts tokens in upstream texts shown to operators: Authorization values and query-string values too', () => {
+    expect(redactCredentials('GET https://api.example/v1/track?ids=1&access_token=abc123 failed: header Bearer xyz789 refused'))
+      .toBe('GET https://api.example/v1/track?ids=***&access_token=*** failed: header Bearer *** refused');
+    expect(redactCredentials('via http://u:pw@proxy:8080')).toBe('via http://u:***@proxy:8080');
   });
 });
 
