@@ -125,6 +125,13 @@ export class MissingFilterPlan {
       if (geometry.blocks * BLOCK_BYTES > MAX_FILTER_BYTES) break;
       filters.push(geometry);
     }
+    if (filters.length === 0) {
+      throw new RepriseOptionsError(
+        'out_of_range',
+        'bloom',
+        `bloom: a capacity of ${this.capacity} IDs at a false-positive rate of ${this.falsePositiveRate} needs filters larger than one Redis string may be; lower the capacity or raise the rate`,
+      );
+    }
     this.filters = filters;
     this.geometryArgs = filters.flatMap((filter) => [filter.blocks, filter.hashes, filter.capacity]);
   }

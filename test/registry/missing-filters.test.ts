@@ -86,6 +86,12 @@ describe('Bloom filter geometry', () => {
 });
 
 describe('missing-mark options', () => {
+  it('refuses settings whose first filter could not be one Redis string, instead of storing no mark at all', () => {
+    const make = () => new MissingFilterPlan('bloom', { capacity: 500_000_000, falsePositiveRate: 1e-9 }, 7 * 86_400);
+    expect(make).toThrow(RepriseOptionsError);
+    expect(make).toThrow(/lower the capacity or raise the rate/);
+  });
+
   it('refuses a wrong mode, capacity or rate with a coded RepriseOptionsError', () => {
     const cases: [Record<string, unknown>, string, string][] = [
       [{ missing: 'fuzzy' }, 'invalid_value', 'missing'],
