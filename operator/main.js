@@ -7,12 +7,16 @@ const STATS_EVERY_MS = 5_000;
 const WARM_RUNNING_EVERY_MS = 1_000;
 
 const timers = { stats: 0, warm: 0 };
+/** The latest refresh of each loop: an older one still awaiting its answer schedules nothing, so loops never double. */
+const rounds = { stats: 0, warm: 0 };
 let warmWasRunning = false;
 let categories = [];
 
 function stopPolling() {
   clearTimeout(timers.stats);
   clearTimeout(timers.warm);
+  rounds.stats += 1;
+  rounds.warm += 1;
 }
 
 function start() {
@@ -39,6 +43,7 @@ function failure(error) {
 
 async function refreshStats() {
   clearTimeout(timers.stats);
+  const round = ++rounds.stats;
   try {
     renderStats(await api.stats());
     say($('#auth-message'), '');
@@ -46,11 +51,12 @@ async function refreshStats() {
     if (refusedRead(error)) return;
     $('#summary').textContent = failure(error);
   }
-  timers.stats = setTimeout(refreshStats, STATS_EVERY_MS);
+  if (round === rounds.stats) timers.stats = setTimeout(refreshStats, STATS_EVERY_MS);
 }
 
 async function refreshWarm() {
   clearTimeout(timers.warm);
+  const round = ++rounds.warm;
   let running = false;
   try {
     running = renderWarm(await api.warmProgress());
@@ -61,7 +67,7 @@ async function refreshWarm() {
   // The figures change when a job ends: read them again at once rather than at the next tick.
   if (warmWasRunning && !running) void refreshStats();
   warmWasRunning = running;
-  timers.warm = setTimeout(refreshWarm, running ? WARM_RUNNING_EVERY_MS : STATS_EVERY_MS);
+  if (round === rounds.warm) timers.warm = setTimeout(refreshWarm, running ? WARM_RUNNING_EVERY_MS : STATS_EVERY_MS);
 }
 
 function renderStats(stats) {

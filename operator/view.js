@@ -14,7 +14,11 @@ export function ratio(hits, misses) {
 export function text(value) {
   if (value === null || value === undefined || value === '') return '—';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en') : value.toFixed(3);
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return value.toLocaleString('en');
+    // Small figures (false-positive rates) keep their significant digits.
+    return Math.abs(value) < 0.01 && value !== 0 ? value.toPrecision(3) : value.toFixed(3);
+  }
   return String(value);
 }
 
@@ -45,7 +49,7 @@ export function row(cells) {
 /** Nested figures as dotted names: { lookups: { hits: 1 } } -> [['lookups.hits', 1]]. */
 export function flatten(object, prefix = '') {
   return Object.entries(object ?? {}).flatMap(([name, value]) =>
-    value !== null && typeof value === 'object' && !Array.isArray(value) ? flatten(value, `${prefix}${name}.`) : [[`${prefix}${name}`, value]],
+    value !== null && typeof value === 'object' ? flatten(value, `${prefix}${name}.`) : [[`${prefix}${name}`, value]],
   );
 }
 
