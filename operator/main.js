@@ -99,7 +99,10 @@ function renderStats(stats) {
   $('#coverage').textContent = `${moods.cached} of ${moods.total} popular moods precomputed (${percent(moods.coverage)})`;
   const registry = flatten(stats.idRegistry);
   const headline = new Set(['backend', 'validated', 'missing', 'lookups.total', 'hits.rate', 'apiCallsAvoided']);
-  fillList($('#registry'), registry.filter(([name]) => headline.has(name)).map(([name, value]) => [name, name === 'hits.rate' ? percent(value) : value]));
+  // Marks in Bloom filters are counted by estimate: the total says so.
+  const estimated = (stats.idRegistry?.missingMarks?.inFilters ?? 0) > 0;
+  const shown = (name, value) => (name === 'hits.rate' ? percent(value) : name === 'missing' && estimated ? `≈${text(value)}` : value);
+  fillList($('#registry'), registry.filter(([name]) => headline.has(name)).map(([name, value]) => [name, shown(name, value)]));
   fillList($('#registry-all'), registry);
   showCategories(Object.keys(stats.categories ?? {}));
 }

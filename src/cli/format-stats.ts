@@ -16,7 +16,9 @@ export function percent(hits: number, misses: number): string {
 export function formatStats(stats: Record<string, unknown>): string {
   const features = (stats.features ?? {}) as Record<string, unknown>;
   const moods = (stats.popularMoods ?? {}) as { total?: number; cached?: number };
-  const registry = (stats.idRegistry ?? {}) as { validated?: number; missing?: number; apiCallsAvoided?: number };
+  const registry = (stats.idRegistry ?? {}) as { validated?: number; missing?: number; apiCallsAvoided?: number; missingMarks?: { inFilters?: number } };
+  // Marks in Bloom filters are counted by estimate: the total says so.
+  const missing = `${(registry.missingMarks?.inFilters ?? 0) > 0 ? '≈' : ''}${registry.missing ?? 0}`;
   const categories = Object.entries((stats.categories ?? {}) as Record<string, CategoryFigures>);
   const hits = Number(stats.hits ?? 0);
   const misses = Number(stats.misses ?? 0);
@@ -30,7 +32,7 @@ export function formatStats(stats: Record<string, unknown>): string {
     `backend        ${backend}`,
     `hit ratio      ${percent(hits, misses)} (${hits} hits, ${misses} misses)`,
     `popular moods  ${moods.cached ?? 0} of ${moods.total ?? 0} precomputed`,
-    `ID registry    ${registry.validated ?? 0} validated, ${registry.missing ?? 0} missing, ${registry.apiCallsAvoided ?? 0} upstream calls avoided`,
+    `ID registry    ${registry.validated ?? 0} validated, ${missing} missing, ${registry.apiCallsAvoided ?? 0} upstream calls avoided`,
   ];
   const read = categories.filter(([, figures]) => figures.hits + figures.misses > 0);
   if (read.length > 0) {

@@ -114,6 +114,11 @@ export class RedisMemoryWatch {
   private async readNodes(): Promise<void> {
     try {
       const answers = await runOnEachMaster(this.options.gateway, 'info', readInfo);
+      if (![...answers.values()].some((answer) => answer.ok)) {
+        // No node answered (Redis down, or a Sentinel switch under way): the last figures stand, under their names.
+        this.failedReads += Math.max(1, answers.size);
+        return;
+      }
       const now = new Date().toISOString();
       const next = new Map<string, NodeMemory>();
       for (const [node, answer] of answers) {

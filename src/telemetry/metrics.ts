@@ -124,7 +124,7 @@ export class RepriseMetrics {
     }));
     this.idRegistryEntries = once('reprise_id_registry_entries', () => new Gauge({
       name: 'reprise_id_registry_entries',
-      help: 'Live ID registry entries by kind (validated, missing).',
+      help: 'Live ID registry entries by kind (validated, missing; missing IDs in Bloom filters are counted by estimate).',
       labelNames: ['kind'] as const,
       // Counted in the shared store: every worker reports the same figure.
       aggregator: 'max',
