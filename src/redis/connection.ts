@@ -7,6 +7,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { ParsedRedisUrl } from './redis-url.js';
+import { classifyError } from './failures.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -88,7 +89,8 @@ function sentinelOptions(parsed: ParsedRedisUrl, tuning: ConnectionTuning, tls: 
     sentinelRetryStrategy: reconnectDelay,
     sentinelCommandTimeout: tuning.connectTimeoutMs,
     failoverDetector: true,
-    reconnectOnError: (error) => isReadOnlyReply(error),
+    // A write answered READONLY: the server was demoted under us (failures.ts names the reply).
+    reconnectOnError: (error) => classifyError(error).reason === 'readonly',
   };
 }
 
@@ -120,10 +122,6 @@ function restartAfterStrayEnd(client: Redis): Redis {
   return client;
 }
 
-/** A server that is (now) a replica refused a write. */
-export function isReadOnlyReply(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('READONLY');
-}
 
 /**
  * A second connection for pub/sub. It keeps an offline queue so SUBSCRIBE waits for the connection instead of

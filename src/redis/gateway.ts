@@ -12,6 +12,7 @@
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { describeClient, isCluster, isSentinelManaged, noteClosing, type RedisClient } from './connection.js';
 import { classifyError, emptyReasonCounts, type CountedReason, type FailureReason } from './failures.js';
+import { masterConnections } from './keyspace.js';
 import { ProgressWatch, type Release } from './progress-watch.js';
 import { redactSecrets } from './redact.js';
 import { tlsProblem } from './tls.js';
@@ -361,11 +362,10 @@ export class RedisGateway {
   }
 }
 
-/** Bytes read so far on the client's current sockets (every node of a Cluster): what Redis has sent, replies or not. */
+/** Bytes read so far on the client's current sockets (every master of a Cluster): what Redis has sent, replies or not. */
 function bytesReceived(client: RedisClient): number {
-  const connections = isCluster(client) ? client.nodes() : [client];
   let total = 0;
-  for (const connection of connections) total += (connection as { stream?: { bytesRead?: number } }).stream?.bytesRead ?? 0;
+  for (const connection of masterConnections(client)) total += (connection as { stream?: { bytesRead?: number } }).stream?.bytesRead ?? 0;
   return total;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCache, type RepriseCache } from '../../src/index.js';
 import { createCacheParts, waitForRedis } from '../../src/cache/create-cache.js';
-import { isCluster } from '../../src/redis/connection.js';
+import { masterConnections } from '../../src/redis/keyspace.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { closeAfterEachTest, useBackend } from '../harness/lifecycle.js';
 import { recordingLogger } from '../harness/logger.js';
@@ -270,7 +270,7 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     for (let i = 0; i < 20; i++) expect(await reader.get('top_tracks', `k${i}`)).toBe('old');
     let socketWrites = 0;
     const client = parts.gateway.client!;
-    for (const connection of isCluster(client) ? client.nodes('master') : [client]) {
+    for (const connection of masterConnections(client)) {
       const stream = connection.stream as { write: (...args: unknown[]) => boolean };
       const write = stream.write;
       stream.write = function (this: unknown, ...args: unknown[]) {

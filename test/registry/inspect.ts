@@ -3,8 +3,8 @@
  * test), each bucket read whole. Also counts the pipelines that carry registry commands, per node, by watching
  * what each connection writes to its socket.
  */
-import type { Redis } from 'ioredis';
-import { isCluster, type RedisClient } from '../../src/redis/connection.js';
+import type { RedisClient } from '../../src/redis/connection.js';
+import { masterConnections } from '../../src/redis/keyspace.js';
 
 export interface StoredRegistry {
   validated: number;
@@ -16,14 +16,11 @@ export interface StoredRegistry {
   withoutTtl: number;
 }
 
-function masters(client: RedisClient): Redis[] {
-  return isCluster(client) ? client.nodes('master') : [client];
-}
 
 export async function inspectRegistry(client: RedisClient, keyPrefix: string, now = Date.now()): Promise<StoredRegistry & { expired: number }> {
   const stored = { validated: 0, missing: 0, reverse: 0, buckets: 0, largestBucket: 0, notListpack: 0, withoutTtl: 0, expired: 0 };
   const nowRelative = Math.floor(now / 1_000) - 1_704_067_200;
-  for (const node of masters(client)) {
+  for (const node of masterConnections(client)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}[sr]*`, 'COUNT', 1_000);
@@ -50,7 +47,7 @@ export async function inspectRegistry(client: RedisClient, keyPrefix: string, no
 
 /** Socket writes that carry `marker` (the registry's key prefix), per node, while `run` runs. */
 export async function countRoundTrips<T>(client: RedisClient, marker: string, run: () => Promise<T>): Promise<{ result: T; perNode: number[] }> {
-  const nodes = masters(client);
+  const nodes = masterConnections(client);
   const perNode = nodes.map(() => 0);
   const restore = nodes.map((node, index) => {
     const stream = node.stream as unknown as { write: (chunk: unknown, ...rest: unknown[]) => boolean };
@@ -85,7 +82,7 @@ export interface StoredFilters {
 /** The missing-mark filters stored, found by SCAN on every master (fine in a test). */
 export async function inspectFilters(client: RedisClient, keyPrefix: string): Promise<StoredFilters> {
   const stored = { generations: 0, filters: 0, bytes: 0, withoutTtl: 0, longestTtl: 0 };
-  for (const node of masters(client)) {
+  for (const node of masterConnections(client)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${keyPrefix}id_registry:{*}g*`, 'COUNT', 1_000);
