@@ -1,7 +1,8 @@
 /**
- * What one registry entry holds, in its stored binary form. Every value starts with its expiry (4 bytes, whole
- * seconds since REGISTRY_EPOCH_SECONDS, big-endian) because Redis 7.0 has no per-field TTL; the rest says what the
- * entry is. The length tells the kinds apart, so the Lua scripts can count them without decoding:
+ * What one registry entry holds, in its stored binary form (its field is a digest of its ID: scripts.ts). Every
+ * value starts with its expiry (4 bytes, whole seconds since REGISTRY_EPOCH_SECONDS, big-endian) because Redis 7.0
+ * has no per-field TTL; the rest says what the entry is. The length tells the kinds apart, so the Lua scripts can
+ * count them without decoding:
  *   forward, validated   expiry + ReccoBeats ID (16)   20 bytes
  *   forward, missing     expiry + reason code (1)        5 bytes
  *   reverse              expiry + Spotify ID (17)       21 bytes

@@ -303,7 +303,8 @@ for i = 7 + 3 * plans, #ARGV, 2 do
   local field, g = ARGV[i], tonumber(ARGV[i + 1])
   local ends = (g + 1) * slice + ttl
   if ends > now then
-    local value = bucketCall('s', 'HGET', bucketKey('s', address(hashOf(field), state.level, state.split)), field)
+    local entry = entryOf('s', state, field)
+    local value = entry.value or entry.legacy
     local validated = value and kindOf('s', value) == 'v' and expiryOf(value) > now
     if not validated then
       if add(field, g, ends - now + grace) then added = added + 1 end

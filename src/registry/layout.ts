@@ -5,11 +5,12 @@
  * The registry is split into SHARD_COUNT shards. All keys of one shard share a hash tag, so they sit in one Cluster
  * slot and one Lua script can read or write any of them; the shards spread over the Cluster's nodes.
  *   <prefix>id_registry:{<shard>}meta        linear-hashing state, entry counts, sweep progress (a hash)
- *   <prefix>id_registry:{<shard>}s<bucket>   forward space: packed Spotify ID -> validated mapping or missing mark
- *   <prefix>id_registry:{<shard>}r<bucket>   reverse space: packed ReccoBeats ID -> Spotify ID
+ *   <prefix>id_registry:{<shard>}s<bucket>   forward space: Spotify ID digest -> validated mapping or missing mark
+ *   <prefix>id_registry:{<shard>}r<bucket>   reverse space: ReccoBeats ID digest -> Spotify ID
  *   <prefix>id_registry:{<shard>}g<...>      known-missing marks in Bloom filters, by generation (filter-scripts.ts)
  * Within a shard each space grows by linear hashing (the scripts split one bucket at a time as entries are added),
  * so buckets stay near BUCKET_FILL entries, below the listpack limit of 128, whatever the registry's size.
+ * Fields are the first bytes of the SHA-1 of the packed ID (scripts.ts says how many, and what that costs).
  * No user input ever becomes part of a key: shards and buckets are numbers.
  */
 import calculateSlot from 'cluster-key-slot';

@@ -3,9 +3,20 @@
  * shares that hash tag), atomically, so concurrent writers, splits and sweeps never disagree about where an entry
  * lives or how many there are. Scripts only store and compare the bytes they are given; the client decodes.
  *
+ * An entry's field is not its ID but the first bytes of the SHA-1 of the packed ID the client sends: 8 in the
+ * forward space, 7 in the reverse one, instead of 17 and 16. That is what brings a mapping under 80 bytes of Redis
+ * memory. Two IDs share a field only if their SHA-1s agree on those 64 (56) bits: for 10 million live Spotify IDs,
+ * odds of about 1 in 370 000 that any two do (for ReccoBeats IDs, 1 in 1 400); the later write then holds the field.
+ * Registries written before this format used the packed ID itself as the field, in the same bucket (the address
+ * comes from the same SHA-1): such "legacy" entries are still found while a space may hold them, every write
+ * replaces the one it meets, and sweeps rewrite the rest. While older processes still run beside newer ones, an
+ * older split rehashes every field as a packed ID and may leave a newer entry in a bucket its field does not address:
+ * that entry is not found (its ID is learnt again) and is removed when it expires.
+ *
  * Meta hash fields, per space X (s: forward, r: reverse):
  *   X:level, X:split   linear hashing: buckets = 2^level + split; bucket = h mod 2^level, or h mod 2^(level+1)
- *                      when that lands below split (h: first 32 bits of SHA-1 of the field)
+ *                      when that lands below split (h: first 32 bits of SHA-1 of the packed ID)
+ *   X:format           2 once the space holds no legacy entry: set on its first write, or when a sweep pass ends
  *   n:v, n:m, n:r      live entries by kind (validated, missing, reverse); expired ones stay counted until swept
  *   X:cursor, t:<kind> an unfinished sweep pass: next bucket to visit, and the live entries tallied so far
  *   X:swept            when the last pass finished (registry seconds)
@@ -36,7 +47,20 @@ local PROBE_WINDOW = 16
 local repairs = 0
 local sweeping = false
 local function bucketKey(space, bucket) return base .. space .. string.format('%d', bucket) end
-local function hashOf(field) return tonumber(string.sub(redis.sha1hex(field), 1, 8), 16) end
+local FIELD_BYTES = { s = 8, r = 7 }
+-- A legacy field is a packed ID: 17 bytes (Spotify) or 16 (ReccoBeats), never a digest's length.
+local function isLegacy(field) return #field > 8 end
+-- The field and address hash of a packed ID in a space.
+local function fieldOf(space, id)
+  local hex = redis.sha1hex(id)
+  local field = string.gsub(string.sub(hex, 1, 2 * FIELD_BYTES[space]), '..', function(pair) return string.char(tonumber(pair, 16)) end)
+  return field, tonumber(string.sub(hex, 1, 8), 16)
+end
+-- The address hash of a stored field: its first 4 bytes, or for a legacy field (the packed ID) the same, recomputed.
+local function hashOf(field)
+  if not isLegacy(field) then return (struct.unpack('>I4', field)) end
+  return tonumber(string.sub(redis.sha1hex(field), 1, 8), 16)
+end
 local function address(hash, level, split)
   local size = 2 ^ level
   local bucket = hash % size
@@ -93,6 +117,21 @@ local function bucketCall(space, command, key, ...)
   return reply
 end
 
+-- Where an ID's entry is and what it holds: its bucket, key and field, the value under that field, and while the
+-- space may hold legacy entries, the value stored under the ID itself.
+local function entryOf(space, state, id)
+  local field, hash = fieldOf(space, id)
+  local bucket = address(hash, state.level, state.split)
+  local entry = { bucket = bucket, key = bucketKey(space, bucket), field = field }
+  if state.legacy then
+    local found = bucketCall(space, 'HMGET', entry.key, field, id)
+    entry.value, entry.legacy = found[1], found[2]
+  else
+    entry.value = bucketCall(space, 'HGET', entry.key, field)
+  end
+  return entry
+end
+
 local function anyBucket(space, from)
   local keys = {}
   for i = from, from + PROBE_WINDOW - 1 do keys[#keys + 1] = bucketKey(space, i) end
@@ -136,6 +175,7 @@ local function stateOf(space)
   local names = { space .. ':level', space .. ':split', space .. ':cursor', space .. ':swept' }
   for _, kind in ipairs(kinds) do names[#names + 1] = 'n:' .. kind end
   for _, kind in ipairs(kinds) do names[#names + 1] = 't:' .. kind end
+  names[#names + 1] = space .. ':format'
   local g = redis.pcall('HMGET', meta, unpack(names))
   if failed(g) then
     -- Not a hash: deleted; its geometry is rebuilt below and its counts by the next pass.
@@ -145,6 +185,9 @@ local function stateOf(space)
   end
   state = { ttl = {}, items = 0, counts = {} }
   spaces[space] = state
+  -- Until X:format says otherwise, a space that has buckets may hold legacy entries.
+  state.formatted = g[#names] == '2'
+  state.legacy = not state.formatted
   local swept = whole(g[4])
   if g[4] and swept == nil then
     redis.call('HDEL', meta, space .. ':swept')
@@ -166,7 +209,10 @@ local function stateOf(space)
   -- Never split: both fields absent and no bucket from 1 on (a space grows into bucket 1 by its first split). Two
   -- windows are looked at, not bucket 1 alone: after an eviction took the meta hash and bucket 1, the buckets left
   -- above it must still be found (rebuilt below), not orphaned under a geometry of one bucket.
-  if not g[1] and not g[2] and not anyBucket(space, 1) and not anyBucket(space, 1 + PROBE_WINDOW) then level, split = 0, 0 end
+  if not g[1] and not g[2] and not anyBucket(space, 1) and not anyBucket(space, 1 + PROBE_WINDOW) then
+    level, split = 0, 0
+    if state.legacy and redis.call('EXISTS', bucketKey(space, 0)) == 0 then state.legacy = false end
+  end
   if level == nil or split == nil or level > MAX_LEVEL or split >= 2 ^ level then
     rebuild(space, state)
     return state
@@ -205,36 +251,42 @@ local function saveCounts()
 end
 `;
 
-/** ARGV: base, space, field... -> the stored value of each field (or nil), then the number of repairs made. */
+/** ARGV: base, space, packed ID... -> the stored value for each ID (or nil), then the number of repairs made. */
 export const READ_SCRIPT = new LuaScript(`${PRELUDE}
 local space = ARGV[2]
 local state = stateOf(space)
+-- Per bucket, the fields to ask for: each ID's field, then (while the space may hold legacy entries) the ID itself.
 local groups, order = {}, {}
 for i = 3, #ARGV do
-  local bucket = address(hashOf(ARGV[i]), state.level, state.split)
+  local field, hash = fieldOf(space, ARGV[i])
+  local bucket = address(hash, state.level, state.split)
   local group = groups[bucket]
   if not group then
-    group = {}
+    group = { items = {}, fields = {} }
     groups[bucket] = group
     order[#order + 1] = bucket
   end
-  group[#group + 1] = i
+  group.items[#group.items + 1] = i
+  group.fields[#group.fields + 1] = field
+  if state.legacy then group.fields[#group.fields + 1] = ARGV[i] end
 end
+local perItem = state.legacy and 2 or 1
 local out = {}
 for _, bucket in ipairs(order) do
   local group = groups[bucket]
-  local fields = {}
-  for j, i in ipairs(group) do fields[j] = ARGV[i] end
-  local values = bucketCall(space, 'HMGET', bucketKey(space, bucket), unpack(fields))
-  for j, i in ipairs(group) do out[i - 2] = values[j] end
+  local values = bucketCall(space, 'HMGET', bucketKey(space, bucket), unpack(group.fields))
+  for j, i in ipairs(group.items) do
+    local at = (j - 1) * perItem + 1
+    out[i - 2] = values[at] or (state.legacy and values[at + 1]) or false
+  end
 end
 out[#ARGV - 1] = repairs
 return out
 `);
 
 /**
- * ARGV: base, now, grace, fill, then (op, field, value) triples; op v = validated mapping, m = missing mark (both in
- * the forward space), r = reverse mapping. A missing mark never replaces a live validated mapping. Returns
+ * ARGV: base, now, grace, fill, then (op, packed ID, value) triples; op v = validated mapping, m = missing mark (both
+ * in the forward space), r = reverse mapping. A missing mark never replaces a live validated mapping. Returns
  * (item number, old partner) pairs for mappings that replaced one with another partner, so the caller can unlink
  * the stale other direction, then the number of repairs made.
  */
@@ -243,34 +295,38 @@ local now, grace, fill = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local conflicts = {}
 local metaTtl = 0
 for i = 5, #ARGV, 3 do
-  local op, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local op, id, value = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local space = op == 'r' and 'r' or 's'
   local state = stateOf(space)
   state.items = state.items + 1
-  local bucket = address(hashOf(field), state.level, state.split)
-  local key = bucketKey(space, bucket)
+  local entry = entryOf(space, state, id)
+  local key, old, legacy = entry.key, entry.value, entry.legacy
   local kind = kindOf(space, value)
-  local old = bucketCall(space, 'HGET', key, field)
-  local visited = state.cursor ~= nil and bucket < state.cursor
+  local current = old or legacy
+  local visited = state.cursor ~= nil and entry.bucket < state.cursor
   local keep = false
-  if old then
-    local oldKind = kindOf(space, old)
-    keep = kind == 'm' and oldKind == 'v' and expiryOf(old) > now
-    if not keep then
-      add(counts, oldKind, -1)
-      if visited then add(tallies, oldKind, -1) end
-      if kind ~= 'm' and oldKind ~= 'm' and string.sub(old, 5) ~= string.sub(value, 5) then
-        conflicts[#conflicts + 1] = (i - 5) / 3 + 1
-        conflicts[#conflicts + 1] = string.sub(old, 5)
-      end
+  if current then
+    local currentKind = kindOf(space, current)
+    keep = kind == 'm' and currentKind == 'v' and expiryOf(current) > now
+    if not keep and kind ~= 'm' and currentKind ~= 'm' and string.sub(current, 5) ~= string.sub(value, 5) then
+      conflicts[#conflicts + 1] = (i - 5) / 3 + 1
+      conflicts[#conflicts + 1] = string.sub(current, 5)
     end
   end
   if not keep then
-    redis.call('HSET', key, field, value)
+    -- The entry (and a legacy one for the same ID) gives way to the new one.
+    for _, replaced in ipairs({ old or false, legacy or false }) do
+      if replaced then
+        add(counts, kindOf(space, replaced), -1)
+        if visited then add(tallies, kindOf(space, replaced), -1) end
+      end
+    end
+    if legacy then redis.call('HDEL', key, id) end
+    redis.call('HSET', key, entry.field, value)
     add(counts, kind, 1)
     if visited then add(tallies, kind, 1) end
     local ttl = expiryOf(value) - now + grace
-    if (state.ttl[bucket] or 0) < ttl then state.ttl[bucket] = ttl end
+    if (state.ttl[entry.bucket] or 0) < ttl then state.ttl[entry.bucket] = ttl end
     if ttl > metaTtl then metaTtl = ttl end
   end
 end
@@ -324,6 +380,8 @@ local function splitNext(space, state)
 end
 
 for space, state in pairs(spaces) do
+  -- A space that had no bucket before this write holds no legacy entry.
+  if not state.legacy and not state.formatted then redis.call('HSET', meta, space .. ':format', 2) end
   local budget = 4 + math.ceil(2 * state.items / fill)
   local entries = total(space)
   local startLevel, startSplit = state.level, state.split
@@ -343,23 +401,23 @@ return conflicts
 `);
 
 /**
- * ARGV: base, then (space, field, partner) triples: removes each entry whose partner is still the given one.
+ * ARGV: base, then (space, packed ID, partner) triples: removes each entry whose partner is still the given one.
  * Returns { entries removed, repairs made }.
  */
 export const UNLINK_SCRIPT = new LuaScript(`${PRELUDE}
 local removed = 0
 for i = 2, #ARGV, 3 do
-  local space, field, partner = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local space, id, partner = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local state = stateOf(space)
-  local bucket = address(hashOf(field), state.level, state.split)
-  local key = bucketKey(space, bucket)
-  local old = bucketCall(space, 'HGET', key, field)
-  if old and kindOf(space, old) ~= 'm' and string.sub(old, 5) == partner then
-    redis.call('HDEL', key, field)
-    local kind = kindOf(space, old)
-    add(counts, kind, -1)
-    if state.cursor ~= nil and bucket < state.cursor then add(tallies, kind, -1) end
-    removed = removed + 1
+  local entry = entryOf(space, state, id)
+  for field, old in pairs({ [entry.field] = entry.value or false, [id] = entry.legacy or false }) do
+    if old and kindOf(space, old) ~= 'm' and string.sub(old, 5) == partner then
+      redis.call('HDEL', entry.key, field)
+      local kind = kindOf(space, old)
+      add(counts, kind, -1)
+      if state.cursor ~= nil and entry.bucket < state.cursor then add(tallies, kind, -1) end
+      removed = removed + 1
+    end
   end
 end
 saveCounts()
@@ -401,17 +459,35 @@ while cursor < buckets and visited < budget do
   local all = bucketCall(space, 'HGETALL', key)
   local ttl = redis.call('TTL', key)
   if ttl > longestTtl then longestTtl = ttl end
-  local dead = {}
+  local live = {}
   for i = 1, #all, 2 do
-    local kind = kindOf(space, all[i + 1])
-    if expiryOf(all[i + 1]) <= now then
-      dead[#dead + 1] = all[i]
+    if not isLegacy(all[i]) and expiryOf(all[i + 1]) > now then live[all[i]] = true end
+  end
+  local dead, rewritten = {}, {}
+  for i = 1, #all, 2 do
+    local field, value = all[i], all[i + 1]
+    local kind = kindOf(space, value)
+    if expiryOf(value) <= now then
+      dead[#dead + 1] = field
       add(removed, kind, 1)
-    else
+    elseif not isLegacy(field) then
       add(seen, kind, 1)
+    else
+      -- A legacy entry is rewritten under its field (in this same bucket), unless that ID has an entry there already.
+      local target = fieldOf(space, field)
+      dead[#dead + 1] = field
+      if live[target] then
+        add(counts, kind, -1)
+      else
+        live[target] = true
+        rewritten[#rewritten + 1] = target
+        rewritten[#rewritten + 1] = value
+        add(seen, kind, 1)
+      end
     end
   end
   for j = 1, #dead, 100 do redis.call('HDEL', key, unpack(dead, j, math.min(j + 99, #dead))) end
+  for j = 1, #rewritten, 200 do redis.call('HSET', key, unpack(rewritten, j, math.min(j + 199, #rewritten))) end
   cursor = cursor + 1
   visited = visited + 1
 end
@@ -431,7 +507,8 @@ if cursor >= buckets then
     redis.call('HDEL', meta, 't:' .. kind)
   end
   redis.call('HDEL', meta, space .. ':cursor')
-  redis.call('HSET', meta, space .. ':swept', now)
+  -- Every bucket has been visited, so every legacy entry rewritten.
+  redis.call('HSET', meta, space .. ':swept', now, space .. ':format', 2)
   result[1] = 'done'
   result[5] = drift
   result[6] = repairs

@@ -11,13 +11,13 @@ import type { RedisClient } from '../../src/redis/connection.js';
 import { createReprise } from '../../src/reprise.js';
 import { silentLogger } from '../../src/logger.js';
 import { encodeForward, relativeSeconds } from '../../src/registry/entries.js';
-import { canonicalReccobeatsId, packReccobeatsId, packSpotifyId, unpackReccobeatsId, unpackSpotifyId } from '../../src/registry/ids.js';
+import { canonicalReccobeatsId, packReccobeatsId, packSpotifyId } from '../../src/registry/ids.js';
 import { RegistryLayout, type Shard } from '../../src/registry/layout.js';
 import { BACKEND_NAMES } from '../harness/backends.js';
 import { closeAfterEachTest, restoreServer, useBackend, useRedisServer } from '../harness/lifecycle.js';
 import { hasRedisServer, pollUntil } from '../harness/redis-servers.js';
 import { TestClock, freshPairs, freshSpotifyIds, openRegistry, type OpenRegistry, type RegistryOverrides } from './helpers.js';
-import { inspectRegistry } from './inspect.js';
+import { fieldsIn, inspectRegistry, storedField } from './inspect.js';
 
 /** A whole number >= 0, as every count the registry reports must be. */
 function isCount(value: unknown): boolean {
@@ -161,8 +161,12 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('damaged registry data on %
     // A forward bucket replaced by a string, a reverse bucket by a list: what they held is lost.
     const forwardBucket = layout.bucketKey(layout.shards[7]!, 's', 0);
     const reverseBucket = layout.bucketKey(layout.shards[9]!, 'r', 1);
-    const lostForward = new Set((await client.hkeysBuffer(forwardBucket)).map(unpackSpotifyId));
-    const lostReverse = new Set((await client.hkeysBuffer(reverseBucket)).map(unpackReccobeatsId).map(canonicalReccobeatsId));
+    const forwardFields = await fieldsIn(client, forwardBucket);
+    const reverseFields = await fieldsIn(client, reverseBucket);
+    const lostForward = new Set([...pairs.map(([id]) => id), ...missing].filter((id) => forwardFields.has(storedField('s', packSpotifyId(id)))));
+    const lostReverse = new Set(pairs.map(([, uuid]) => canonicalReccobeatsId(uuid)).filter((uuid) => reverseFields.has(storedField('r', packReccobeatsId(uuid)))));
+    expect(lostForward.size).toBe(forwardFields.size);
+    expect(lostReverse.size).toBe(reverseFields.size);
     expect(lostForward.size).toBeGreaterThan(0);
     expect(lostReverse.size).toBeGreaterThan(0);
     await client.set(forwardBucket, 'not a hash');

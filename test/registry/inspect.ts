@@ -3,6 +3,7 @@
  * test), each bucket read whole. Also counts the pipelines that carry registry commands, per node, by watching
  * what each connection writes to its socket.
  */
+import { createHash } from 'node:crypto';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { masterConnections } from '../../src/redis/keyspace.js';
 
@@ -14,11 +15,23 @@ export interface StoredRegistry {
   largestBucket: number;
   notListpack: number;
   withoutTtl: number;
+  /** Entries stored under their packed ID, as registries did before fields were digests. */
+  legacy: number;
 }
 
 
+/** The field an entry of this packed ID is stored under: the first 8 (forward) or 7 (reverse) bytes of its SHA-1 (scripts.ts). */
+export function storedField(space: 's' | 'r', packedId: Buffer): string {
+  return createHash('sha1').update(packedId).digest().subarray(0, space === 's' ? 8 : 7).toString('hex');
+}
+
+/** The stored fields of a bucket, as storedField() gives them. */
+export async function fieldsIn(client: RedisClient, bucketKey: string): Promise<Set<string>> {
+  return new Set((await client.hkeysBuffer(bucketKey)).map((field) => field.toString('hex')));
+}
+
 export async function inspectRegistry(client: RedisClient, keyPrefix: string, now = Date.now()): Promise<StoredRegistry & { expired: number }> {
-  const stored = { validated: 0, missing: 0, reverse: 0, buckets: 0, largestBucket: 0, notListpack: 0, withoutTtl: 0, expired: 0 };
+  const stored = { validated: 0, missing: 0, reverse: 0, buckets: 0, largestBucket: 0, notListpack: 0, withoutTtl: 0, expired: 0, legacy: 0 };
   const nowRelative = Math.floor(now / 1_000) - 1_704_067_200;
   for (const node of masterConnections(client)) {
     let cursor = '0';
@@ -27,8 +40,10 @@ export async function inspectRegistry(client: RedisClient, keyPrefix: string, no
       cursor = next;
       for (const key of keys) {
         const space = key.slice(key.indexOf('}') + 1)[0];
-        const entries = await node.hgetallBuffer(key);
-        const values = Object.values(entries);
+        // As a flat list: binary fields made into object keys could collide.
+        const flat = (await node.callBuffer('HGETALL', key)) as Buffer[];
+        const values = flat.filter((_, i) => i % 2 === 1);
+        stored.legacy += flat.filter((field, i) => i % 2 === 0 && field.length > 8).length;
         stored.buckets += 1;
         stored.largestBucket = Math.max(stored.largestBucket, values.length);
         if ((await node.object('ENCODING', key)) !== 'listpack') stored.notListpack += 1;
