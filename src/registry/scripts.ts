@@ -47,14 +47,14 @@ local PROBE_WINDOW = 16
 local repairs = 0
 local sweeping = false
 local function bucketKey(space, bucket) return base .. space .. string.format('%d', bucket) end
-local FIELD_BYTES = { s = 8, r = 7 }
 -- A legacy field is a packed ID: 17 bytes (Spotify) or 16 (ReccoBeats), never a digest's length.
 local function isLegacy(field) return #field > 8 end
--- The field and address hash of a packed ID in a space.
+-- The field (8 bytes forward, 7 reverse) and address hash of a packed ID in a space.
 local function fieldOf(space, id)
   local hex = redis.sha1hex(id)
-  local field = string.gsub(string.sub(hex, 1, 2 * FIELD_BYTES[space]), '..', function(pair) return string.char(tonumber(pair, 16)) end)
-  return field, tonumber(string.sub(hex, 1, 8), 16)
+  local hash = tonumber(string.sub(hex, 1, 8), 16)
+  if space == 's' then return struct.pack('>I4I4', hash, tonumber(string.sub(hex, 9, 16), 16)), hash end
+  return struct.pack('>I4I2B', hash, tonumber(string.sub(hex, 9, 12), 16), tonumber(string.sub(hex, 13, 14), 16)), hash
 end
 -- The address hash of a stored field: its first 4 bytes, or for a legacy field (the packed ID) the same, recomputed.
 local function hashOf(field)
