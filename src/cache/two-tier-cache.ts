@@ -376,6 +376,9 @@ export class TwoTierCache {
     if (how.memoryOnly) return MISS;
     const counted = how.counted ? category : null;
     if (!how.operation) return this.lookupRedis(counted, fullKey);
+    // Untraced (the usual case), the read is timed in the same step that decodes Redis's answer.
+    const startedUntraced = this.instrumentation.startUntraced();
+    if (startedUntraced !== undefined) return this.lookupRedis(counted, fullKey, how.operation, startedUntraced);
     return this.instrumentation.around(how.operation, category, (span) => {
       const reading = this.lookupRedis(counted, fullKey);
       if (span === undefined) return reading;
@@ -400,19 +403,29 @@ export class TwoTierCache {
     });
   }
 
-  /** What Redis holds for one key (a miss when no Redis is configured); counted under `category` unless null. */
-  private lookupRedis(category: CacheCategory | null, fullKey: string): Promise<Lookup> {
-    if (!this.gateway.client) return Promise.resolve(MISS);
+  /**
+   * What Redis holds for one key (a miss when no Redis is configured); counted under `category` unless null, and
+   * timed as `timed` from `started` when given. Every Redis read comes this way: the gateway's reaction to the reply
+   * decodes, counts and times it, with no promise or async function of its own in between.
+   */
+  private lookupRedis(category: CacheCategory | null, fullKey: string, timed?: TimedOperation, started = 0): Promise<Lookup> {
+    if (!this.gateway.client) {
+      if (timed) this.instrumentation.finish(timed, started);
+      return Promise.resolve(MISS);
+    }
     const mark = this.changes.mark();
-    // Every Redis read comes this way: one reaction to the gateway's answer, no async function of its own.
-    return this.gateway.attempt('get', (client) => client.get(fullKey)).then((read): Lookup => {
-      if (!read.ok) {
-        if (category) this.instrumentation.count(category, 'redis_miss');
-        // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
-        return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
+    return this.gateway.attemptThen('get', (client) => client.get(fullKey), READ, (read): Lookup => {
+      try {
+        if (!read.ok) {
+          if (category) this.instrumentation.count(category, 'redis_miss');
+          // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
+          return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
+        }
+        const value = this.acceptFromRedis(category, fullKey, read.value, mark);
+        return value === undefined ? MISS : { kind: 'redis', value };
+      } finally {
+        if (timed) this.instrumentation.finish(timed, started);
       }
-      const value = this.acceptFromRedis(category, fullKey, read.value, mark);
-      return value === undefined ? MISS : { kind: 'redis', value };
     });
   }
 
@@ -521,6 +534,7 @@ function acrossWorkersWait(option: GetOrSetOptions['acrossWorkers']): number | n
 }
 
 const GET: LookupHow = Object.freeze({ counted: true, operation: 'get' });
+const READ = Object.freeze({ write: false });
 const UNCOUNTED: LookupHow = Object.freeze({ counted: false });
 const MEMORY_COUNTED: LookupHow = Object.freeze({ counted: true, memoryOnly: true });
 const GET_OR_SET_MEMORY: LookupHow = Object.freeze({ counted: true, operation: 'get_or_set', memoryOnly: true });

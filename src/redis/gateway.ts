@@ -83,6 +83,11 @@ export interface RedisGatewayStatus {
 const LOG_EVERY_MS = 60_000;
 export const DEFAULT_MAX_WAIT_MS = 1_000;
 
+export interface AttemptOptions {
+  /** A write: an OOM reply then counts as a refused write. */
+  write?: boolean;
+}
+
 const NO_REDIS: Unanswered<never> = Object.freeze({ ok: false, reason: 'no_redis' });
 const UNAVAILABLE: Unanswered<never> = Object.freeze({ ok: false, reason: 'unavailable' });
 
@@ -133,24 +138,40 @@ export class RedisGateway {
    * Runs one Redis command (or pipeline). Never rejects: resolves to the reply, or to why there is none. A command
    * is waited for while Redis makes progress (at most `maxWaitMs`), and given up at once when Redis stops.
    */
-  attempt<T>(operation: string, command: (client: RedisClient) => Promise<T>, { write = false } = {}): Promise<Attempt<T>> {
+  attempt<T>(operation: string, command: (client: RedisClient) => Promise<T>, options: AttemptOptions = {}): Promise<Attempt<T>> {
+    return this.attemptThen(operation, command, options, sameOutcome);
+  }
+
+  /**
+   * `attempt`, with `answer` applied to the outcome in the gateway's own reaction to it: a caller on the hot path
+   * (every Redis read) takes its next step without a promise and a turn of the event loop of its own. The returned
+   * promise rejects only when `answer` throws.
+   */
+  attemptThen<T, R>(operation: string, command: (client: RedisClient) => Promise<T>, { write = false }: AttemptOptions, answer: (outcome: Attempt<T>) => R): Promise<R> {
     const client = this.client;
-    if (client === null) return Promise.resolve(NO_REDIS);
+    if (client === null) return answeredNow(answer, NO_REDIS);
     if (!isOpen(client) || !this.breaker.allowRequest()) {
       this.skipped += 1;
-      return Promise.resolve(UNAVAILABLE);
+      return answeredNow(answer, UNAVAILABLE);
     }
     let sent: Promise<T>;
     try {
       sent = command(client);
     } catch (error) {
-      return Promise.resolve(this.failed(operation, error, write));
+      return answeredNow(answer, this.failed<T>(operation, error, write));
     }
-    return new Promise<Attempt<T>>((resolve) => {
+    return new Promise<R>((resolve, reject) => {
       let settled = false;
+      const settle = (outcome: Attempt<T>) => {
+        try {
+          resolve(answer(outcome));
+        } catch (error) {
+          reject(error);
+        }
+      };
       const waiting = this.watch.begin((why: Release) => {
         settled = true;
-        resolve(this.givenUp(operation, why, sent));
+        settle(this.givenUp(operation, why, sent));
       });
       sent.then(
         (value) => {
@@ -160,14 +181,14 @@ export class RedisGateway {
           this.watch.end(waiting);
           this.breaker.recordSuccess();
           this.noteBackend();
-          resolve({ ok: true, value });
+          settle({ ok: true, value });
         },
         (error: unknown) => {
           const outcome = this.failed<T>(operation, error, write, settled);
           if (settled) return;
           settled = true;
           this.watch.end(waiting);
-          resolve(outcome);
+          settle(outcome);
         },
       );
     });
@@ -376,6 +397,19 @@ function bytesReceived(client: RedisClient): number {
 function isOpen(client: RedisClient): boolean {
   if (client.status !== 'ready') return false;
   return isCluster(client) || client.stream?.writable !== false;
+}
+
+function sameOutcome<T>(outcome: Attempt<T>): Attempt<T> {
+  return outcome;
+}
+
+/** An outcome known without waiting, answered as a settled promise. */
+function answeredNow<T, R>(answer: (outcome: Attempt<T>) => R, outcome: Attempt<T>): Promise<R> {
+  try {
+    return Promise.resolve(answer(outcome));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function modeOf(client: RedisClient | null): RedisMode {
