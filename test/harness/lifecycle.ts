@@ -58,7 +58,8 @@ export async function restoreServer(server: RedisServer): Promise<void> {
  */
 export function collectUnhandledRejections(): unknown[] {
   const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  // Kept with its stack: a failing test then shows where the rejection came from, not just its message.
+  const onUnhandled = (reason: unknown) => unhandled.push(reason instanceof Error ? reason.stack ?? String(reason) : reason);
   beforeAll(() => {
     process.on('unhandledRejection', onUnhandled);
   });
