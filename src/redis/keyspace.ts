@@ -44,22 +44,25 @@ export async function unlinkMatching(
   const client = gateway.client;
   if (!client || !gateway.available) return { ...report, complete: client === null };
 
-  for (const node of masterConnections(client)) {
+  // Masters are walked side by side, each one page at a time; a master that stops answering ends its own walk only.
+  const walk = async (node: Redis): Promise<boolean> => {
     let cursor = '0';
     do {
       const page = await gateway.attempt('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_BATCH));
-      if (!page.ok) return { ...report, complete: false };
+      if (!page.ok) return false;
       const [next, scanned] = page.value;
       cursor = next;
       const keys = scanned.filter(accept);
       if (keys.length === 0) continue;
       for (const key of keys) report.matched.add(key);
       const removed = await gateway.attempt('unlink', () => unlinkOnNode(node, keys), { write: true });
-      if (!removed.ok) return { ...report, complete: false };
+      if (!removed.ok) return false;
       report.removed += removed.value;
     } while (cursor !== '0');
-  }
-  return report;
+    return true;
+  };
+  const walked = await Promise.all(masterConnections(client).map(walk));
+  return { ...report, complete: walked.every(Boolean) };
 }
 
 /** UNLINK keys that all live on `node`, one command per slot, all in one round trip. */

@@ -177,6 +177,25 @@ describe.skipIf(!hasRedisServer)('resilience on a 3-master Redis Cluster', () =>
     expect(unhandled).toEqual([]);
   });
 
+  it('invalidates on every master that answers while another hangs, and says the rest remains', async () => {
+    const logger = recordingLogger();
+    cache = await createCache({ redisUrl: cluster().url, keyPrefix: 'cinv:', logger, redisConnectTimeoutMs: 1_000 });
+    const open = cache;
+    await pollUntil(() => open.stats().cacheType === 'redis', 'the Cluster to be ready');
+    for (let i = 0; i < 60; i++) await open.set('recommendations', `k${i}`, { i });
+    const held = () => cluster().masters.map((master) => master.cli('--scan', '--pattern', 'cinv:recommendations:*').split('\n').filter(Boolean).length);
+    const before = held();
+    expect(before.every((count) => count > 0)).toBe(true);
+
+    cluster().masters[1]!.pause();
+    await open.invalidate('recommendations');
+    cluster().masters[1]!.resume();
+    // The masters that answered were walked to the end, whatever the order of the walk; the hung one kept its keys.
+    expect(held()).toEqual([0, before[1], 0]);
+    expect(logger.lines.some((line) => line.includes('could not reach Redis'))).toBe(true);
+    expect(unhandled).toEqual([]);
+  });
+
   it('answers every call while a master is killed, and recovers when it restarts', async () => {
     cache = await createCache({ redisUrl: cluster().url, keyPrefix: 'ckill:', logger: recordingLogger(), redisConnectTimeoutMs: 1_000 });
     const open = cache;
