@@ -94,9 +94,9 @@ export function createAdminRouter(targets: AdminTargets, options: AdminRouterOpt
 
   route('/cache/stats', {
     get: [handle(async (_req, res) => {
-      const { cacheType, hits, misses, hitRate, categories } = targets.cache.stats();
+      const { cacheType, hits, misses, hitRate, categories, tiers } = targets.cache.stats();
       const [idRegistry, popularMoods] = await Promise.all([targets.idRegistry.stats(), targets.popularMoods.coverage()]);
-      res.json({ cacheType, hits, misses, hitRate, categories, idRegistry, popularMoods, features: targets.features() });
+      res.json({ cacheType, hits, misses, hitRate, categories, tiers, idRegistry, popularMoods, features: targets.features() });
     })],
   });
 

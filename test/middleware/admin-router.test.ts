@@ -63,6 +63,10 @@ describe.each(EXPRESS_VERSIONS)('admin routes on $name', ({ express }) => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ cacheType: 'memory', hits: 1, misses: 1, hitRate: 0.5 });
     expect(res.body.categories.recommendations).toMatchObject({ hits: 1, misses: 1 });
+    // Each tier's own figures: what memory holds and how Redis did (none here).
+    expect(res.body.tiers.memory).toMatchObject({ hits: 1, entries: 1, maxEntries: expect.any(Number) });
+    expect(res.body.tiers.memory.bytes).toBeGreaterThan(0);
+    expect(res.body.tiers.redis).toMatchObject({ hits: 0, errors: 0 });
     expect(res.body.popularMoods).toMatchObject({ total: 10, cached: 0, coverage: 0 });
     expect(res.body.idRegistry).toMatchObject({ validated: 0, missing: 0 });
     expect(res.body.features).toMatchObject({ redis: false, warming: false });
