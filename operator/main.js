@@ -1,7 +1,7 @@
 // The operator page: reads reprise through its JSON admin routes, polls the warm job while it runs, and starts warm
 // and invalidate actions. A wrong or missing token stops the polling and says so.
 import { AdminError, adminToken, api } from './api.js';
-import { $, fillList, flatten, percent, ratio, row, say, text } from './view.js';
+import { $, bytes, fillList, flatten, percent, ratio, row, say, text } from './view.js';
 
 const STATS_EVERY_MS = 5_000;
 const WARM_RUNNING_EVERY_MS = 1_000;
@@ -82,6 +82,7 @@ function renderStats(stats) {
     ['Redis target', features.redisTarget],
     ['Warming available', features.warming],
     ['Warm schedule', features.warmSchedule === false ? 'off' : features.warmSchedule],
+    ...tierFigures(stats.tiers),
   ]);
 
   const rows = Object.entries(stats.categories ?? {}).map(([category, figures]) =>
@@ -105,6 +106,23 @@ function renderStats(stats) {
   fillList($('#registry'), registry.filter(([name]) => headline.has(name)).map(([name, value]) => [name, shown(name, value)]));
   fillList($('#registry-all'), registry);
   showCategories(Object.keys(stats.categories ?? {}));
+}
+
+/** What each tier holds and how Redis has done, when the server gives its tiers. */
+function tierFigures(tiers) {
+  if (!tiers) return [];
+  const { memory, redis } = tiers;
+  const figures = [['Memory tier', `${text(memory.entries)} entries, ${bytes(memory.bytes)} of ${bytes(memory.maxBytes)}`]];
+  if (redis.mode === 'none') return figures;
+  figures.push(['Redis errors', `${text(redis.errors)} (${text(redis.timeouts)} given up, ${text(redis.refusedWrites)} writes refused)`]);
+  const nodes = redis.memory?.nodes ?? [];
+  if (nodes.length > 0) {
+    const used = nodes.reduce((sum, node) => sum + node.usedBytes, 0);
+    const limited = nodes.every((node) => node.maxBytes > 0);
+    const max = nodes.reduce((sum, node) => sum + node.maxBytes, 0);
+    figures.push(['Redis memory', `${bytes(used)} used${limited ? ` of ${bytes(max)}` : ', no limit'} (${text(nodes.length)} node${nodes.length === 1 ? '' : 's'})`]);
+  }
+  return figures;
 }
 
 function showCategories(names) {

@@ -22,6 +22,18 @@ export function text(value) {
   return String(value);
 }
 
+/** A byte count in the unit that suits it (1 KB = 1024 bytes). */
+export function bytes(value) {
+  if (!Number.isFinite(value)) return '—';
+  const units = ['bytes', 'KB', 'MB', 'GB'];
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 /** Fills a <dl> with [term, value] pairs. */
 export function fillList(dl, pairs) {
   dl.replaceChildren(

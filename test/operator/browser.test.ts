@@ -75,6 +75,8 @@ describe.skipIf(!hasChromium || !hasRedisServer)('the operator page in Chromium,
     expect(await text('#auth-message')).toBe('');
     const backend = await text('#backend');
     expect(backend).toContain(`127.0.0.1:${new URL(server().url).port}/0`);
+    expect(backend).toMatch(/Memory tier\s*[1-9][\d,]* entries, [\d.]+ KB of 64\.0 MB/);
+    expect(backend).toMatch(/Redis errors\s*0 \(0 given up, 0 writes refused\)/);
     expect(await text('#hits tbody')).toContain('recommendations');
     expect(await page.evaluate("sessionStorage.getItem('reprise.adminToken')")).toBe(TOKEN);
     // Never in the address.
