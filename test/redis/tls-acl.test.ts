@@ -4,24 +4,16 @@
  * end to end as the least-privilege ACL user README gives: Redis refuses none of what it sends (a missing permission
  * is a NOPERM reply, counted as an error and recorded in ACL LOG).
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
 import { createReprise, type Reprise } from '../../src/reprise.js';
 import type { ComputeRecommendations } from '../../src/moods/types.js';
 import { recordingLogger } from '../harness/logger.js';
+import { readmeAclLine } from '../harness/readme-acl.js';
 import { hasRedisServer, pollUntil, startRedisServer, type RedisServer } from '../harness/redis-servers.js';
 import { hasOpenssl, makeTlsFiles, type TlsFiles } from '../harness/redis-tls.js';
 
 const ACL_PASSWORD = 'acl-user-pw-5d1a';
-
-/** README's ACL line, with a password of the test's. */
-function readmeAclLine(): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const line = readme.split('\n').find((text) => text.startsWith('ACL SETUSER reprise '));
-  if (!line) throw new Error('README has no "ACL SETUSER reprise" line');
-  return line.replace('>CHANGE-ME', `>${ACL_PASSWORD}`).split(' ').slice(1);
-}
 
 describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL user', () => {
   let files: TlsFiles;
@@ -29,7 +21,7 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
   beforeAll(async () => {
     files = makeTlsFiles();
     server = await startRedisServer({ tls: files });
-    expect(server.cli('ACL', ...readmeAclLine())).toBe('OK');
+    expect(server.cli('ACL', ...readmeAclLine(ACL_PASSWORD))).toBe('OK');
   });
   afterAll(async () => {
     await server?.destroy();
@@ -65,16 +57,17 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
       expect(await a.cache.invalidate('mood_analysis')).toBe(1);
 
       // The ID registry: single and bulk marks and lookups, its stats and a sweep (all Lua on packed hashes).
-      const spotify = ['4uLU6hMCjMI75M1A2tKUQC', '7ouMYWpwJ422jRcDASZB7P', '0VjIjW4GlUZAMYd2vXMi3b'];
+      const spotify = ['4uLU6hMCjMI75M1A2tKUQC', '7ouMYWpwJ422jRcDASZB7P', '0VjIjW4GlUZAMYd2vXMi3b', '3n3Ppam7vgaVa1iaRUc9Lp'];
       await a.idRegistry.markValidated(spotify[0]!, 'a1b2c3d4-0000-4000-8000-000000000001');
       await a.idRegistry.bulkMarkValidated([[spotify[1]!, 'a1b2c3d4-0000-4000-8000-000000000002']]);
       await a.idRegistry.markMissing(spotify[2]!, 'invalid');
+      await a.idRegistry.markMissing(spotify[3]!); // not_found: a Bloom filter bit, not an entry
       const lookup = await b.idRegistry.bulkLookup(spotify);
       expect(lookup.validated.size).toBe(2);
-      expect(lookup.missing).toEqual([spotify[2]]);
+      expect(lookup.missing).toEqual([spotify[2], spotify[3]]);
       expect(await b.idRegistry.getSpotifyId('a1b2c3d4-0000-4000-8000-000000000001')).toBe(spotify[0]);
       expect(await b.idRegistry.getMissingReason(spotify[2]!)).toBe('invalid');
-      expect(await a.idRegistry.stats()).toMatchObject({ validated: 2, missing: 1 });
+      expect(await a.idRegistry.stats()).toMatchObject({ validated: 2, missing: 2 });
       await a.idRegistry.sweep();
 
       // Popular moods: a warm under the shared lock, read-through with usage counts, the scheduled slot.
