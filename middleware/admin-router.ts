@@ -23,7 +23,7 @@ import { operatorPage } from './operator-page.js';
 /** What the routes read and drive; reprise passes its engine objects. */
 export interface AdminTargets {
   cache: {
-    stats(): { cacheType: string; hits: number; misses: number; hitRate: number; categories: unknown };
+    stats(): { cacheType: string; hits: number; misses: number; hitRate: number; categories: unknown; tiers?: unknown };
     invalidate(category?: CacheCategory): Promise<number>;
   };
   idRegistry: { stats(): Promise<object> };
