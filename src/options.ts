@@ -54,7 +54,7 @@ const ID_REGISTRY_SETTINGS = optionNames<IdRegistrySettings>({ missing: true, bl
 
 /** Every option of createReprise, once: the compiler refuses this list if an option of RepriseOptions is missing. */
 const KNOWN_OPTIONS = optionNames<RepriseOptions>({
-  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redisSentinelUsername: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
   warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, idRegistry: true, registry: true,
@@ -71,6 +71,7 @@ export function validateOptions(options: unknown): RepriseOptions {
   optionOfType(o.redisUrl, 'string', 'redisUrl');
   optionOfType(o.redisTlsCaFile, 'string', 'redisTlsCaFile');
   optionOfType(o.redisSentinelPassword, 'string', 'redisSentinelPassword');
+  optionOfType(o.redisSentinelUsername, 'string', 'redisSentinelUsername');
   optionOfType(o.keyPrefix, 'string', 'keyPrefix');
   optionOfType(o.adminToken, 'string', 'adminToken');
   optionOfType(o.adminAuth, 'function', 'adminAuth');

@@ -36,9 +36,9 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
   const telemetry = new Telemetry(defined({ registry: options.registry, tracerProvider: options.tracerProvider }));
-  const { redisUrl, redisTlsCaFile, redisSentinelPassword, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs } = options;
+  const { redisUrl, redisTlsCaFile, redisSentinelPassword, redisSentinelUsername, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs } = options;
   const cacheParts = createCacheParts({
-    ...defined({ redisUrl, redisTlsCaFile, redisSentinelPassword, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs }),
+    ...defined({ redisUrl, redisTlsCaFile, redisSentinelPassword, redisSentinelUsername, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs }),
     telemetry,
     logger,
     env,

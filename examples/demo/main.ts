@@ -34,6 +34,7 @@ Environment:
                                 redis+sentinel://s1:26379,s2:26379/<master-name>; unset: reprise runs in memory only
   REDIS_TLS_CA_FILE             PEM file of the CAs trusted for rediss:// (default: Node's)
   REDIS_SENTINEL_PASSWORD       the sentinels' own password, when they require one
+  REDIS_SENTINEL_USERNAME       the sentinels' own ACL user, with REDIS_SENTINEL_PASSWORD
   RECCOBEATS_BASE_URL           the ReccoBeats API; unset: a local simulator with a synthetic catalog
   REPRISE_ADMIN_TOKEN           bearer token of the admin routes; unset: a random one, printed below
   REPRISE_WARM_CRON             cron expression of the popular mood warm (default "0 3 * * *"), or false

@@ -1,7 +1,7 @@
 /**
  * Builds reprise.cache from options and environment variables (the option wins over the variable):
  * redisUrl [REDIS_URL] or an injected ioredis client, redisTlsCaFile [REDIS_TLS_CA_FILE], redisSentinelPassword
- * [REDIS_SENTINEL_PASSWORD], keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
+ * [REDIS_SENTINEL_PASSWORD], redisSentinelUsername [REDIS_SENTINEL_USERNAME], keyPrefix [REPRISE_KEY_PREFIX], ttls [REPRISE_TTL_<CATEGORY>].
  * Without Redis the cache runs in memory; with Redis it starts at once in memory and moves to Redis when connected.
  */
 import { createRedisClient, duplicateForSubscriber, noteClosing, type RedisClient } from '../redis/connection.js';
@@ -29,6 +29,8 @@ export interface CacheOptions {
   redisTlsCaFile?: string;
   /** The sentinels' own password, when they require one (the URL's is the master's). [REDIS_SENTINEL_PASSWORD] */
   redisSentinelPassword?: string;
+  /** The sentinels' own ACL user, with `redisSentinelPassword` (without it, the sentinels' default user). [REDIS_SENTINEL_USERNAME] */
+  redisSentinelUsername?: string;
   /** An existing ioredis Redis or Cluster; reprise never closes it. */
   redis?: RedisClient;
   /** Prefix of every key reprise writes. [REPRISE_KEY_PREFIX], default `reprise:` */
@@ -69,7 +71,7 @@ export interface CacheOptions {
 
 /** Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing. */
 const CACHE_OPTIONS = optionNames<CacheOptions>({
-  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
+  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redisSentinelUsername: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   telemetry: true, redisMemoryIntervalMs: true,
 });
@@ -111,6 +113,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
   optionOfType(options.redisUrl, 'string', 'redisUrl');
   optionOfType(options.redisTlsCaFile, 'string', 'redisTlsCaFile');
   optionOfType(options.redisSentinelPassword, 'string', 'redisSentinelPassword');
+  optionOfType(options.redisSentinelUsername, 'string', 'redisSentinelUsername');
   optionOfType(options.redisAutoPipelining, 'boolean', 'redisAutoPipelining');
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
@@ -124,7 +127,7 @@ export function createCacheParts(options: CacheOptions = {}): CacheParts {
 
   const redisUrl = options.redisUrl ?? fromEnv(env, 'REDIS_URL');
   if (options.redis) {
-    for (const name of ['redisUrl', 'redisTlsCaFile', 'redisSentinelPassword'] as const) {
+    for (const name of ['redisUrl', 'redisTlsCaFile', 'redisSentinelPassword', 'redisSentinelUsername'] as const) {
       if (options[name] !== undefined) throw new RepriseOptionsError('conflicting_options', name, `give either redis (a client, with its own settings) or ${name}, not both`);
     }
   }
@@ -187,15 +190,26 @@ function memoryInterval(value: number | undefined): number {
 function connectionSecurity(parsed: ParsedRedisUrl, options: CacheOptions, env: NodeJS.ProcessEnv) {
   const tlsCaFile = options.redisTlsCaFile ?? fromEnv(env, 'REDIS_TLS_CA_FILE');
   const sentinelPassword = options.redisSentinelPassword ?? fromEnv(env, 'REDIS_SENTINEL_PASSWORD');
+  const sentinelUsername = options.redisSentinelUsername ?? fromEnv(env, 'REDIS_SENTINEL_USERNAME');
   if (tlsCaFile && !parsed.tls) {
     throw new RepriseOptionsError('conflicting_options', 'redisTlsCaFile', 'redisTlsCaFile (REDIS_TLS_CA_FILE) is for TLS: redisUrl must start with rediss:// or rediss+sentinel://');
   }
-  if (sentinelPassword && parsed.mode !== 'sentinel') {
-    throw new RepriseOptionsError('conflicting_options', 'redisSentinelPassword', 'redisSentinelPassword (REDIS_SENTINEL_PASSWORD) is for sentinels: redisUrl must start with redis+sentinel:// or rediss+sentinel://');
+  for (const [option, value, variable] of [
+    ['redisSentinelPassword', sentinelPassword, 'REDIS_SENTINEL_PASSWORD'],
+    ['redisSentinelUsername', sentinelUsername, 'REDIS_SENTINEL_USERNAME'],
+  ] as const) {
+    if (value && parsed.mode !== 'sentinel') {
+      throw new RepriseOptionsError('conflicting_options', option, `${option} (${variable}) is for sentinels: redisUrl must start with redis+sentinel:// or rediss+sentinel://`);
+    }
+  }
+  // A user name alone would be sent with no password, which no sentinel accepts for a user of its own.
+  if (sentinelUsername && !sentinelPassword) {
+    throw new RepriseOptionsError('conflicting_options', 'redisSentinelUsername', 'redisSentinelUsername (REDIS_SENTINEL_USERNAME) needs redisSentinelPassword (REDIS_SENTINEL_PASSWORD)');
   }
   return {
     ...(tlsCaFile ? { tlsCaFile, tlsCa: readCaFile(tlsCaFile, 'redisTlsCaFile') } : {}),
     ...(sentinelPassword ? { sentinelPassword } : {}),
+    ...(sentinelUsername ? { sentinelUsername } : {}),
   };
 }
 

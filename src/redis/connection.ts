@@ -20,6 +20,8 @@ export interface ConnectionTuning {
   tlsCa?: string;
   /** The sentinels' own password (`redisSentinelPassword`), when they require one. */
   sentinelPassword?: string;
+  /** The sentinels' own ACL user (`redisSentinelUsername`), sent with that password. */
+  sentinelUsername?: string;
 }
 
 /** Reconnection never gives up; it backs off to 2 s with jitter so many workers do not reconnect in lockstep. */
@@ -85,6 +87,7 @@ function sentinelOptions(parsed: ParsedRedisUrl, tuning: ConnectionTuning, tls: 
     name: parsed.masterName!,
     role: 'master',
     ...(tuning.sentinelPassword ? { sentinelPassword: tuning.sentinelPassword } : {}),
+    ...(tuning.sentinelUsername ? { sentinelUsername: tuning.sentinelUsername } : {}),
     ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
     sentinelRetryStrategy: reconnectDelay,
     sentinelCommandTimeout: tuning.connectTimeoutMs,

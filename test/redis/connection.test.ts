@@ -184,7 +184,7 @@ describe('TLS and Sentinel options', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a CA file without TLS, a sentinel password without sentinels, and either with a client of the host', async () => {
+  it('refuses a CA file without TLS, a sentinel password or user without sentinels, a sentinel user without its password, and any with a client of the host', async () => {
     const { file, dir } = caFile();
     await expect(createCache({ ...quiet, redisUrl: 'redis://h:6379', redisTlsCaFile: file }))
       .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile' });
@@ -192,6 +192,13 @@ describe('TLS and Sentinel options', () => {
       .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile', message: expect.stringMatching(/rediss\+sentinel:\/\//) });
     await expect(createCache({ ...quiet, redisUrl: 'redis://h:6379', redisSentinelPassword: 'topsecret' }))
       .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisSentinelPassword' });
+    await expect(createCache({ ...quiet, env: { REDIS_URL: 'redis://h:6379', REDIS_SENTINEL_USERNAME: 'watcher', REDIS_SENTINEL_PASSWORD: 'pw' } }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisSentinelPassword' });
+    // A sentinel user without its password would be sent nothing to log in with.
+    await expect(createCache({ ...quiet, redisUrl: 'redis+sentinel://s1/m', redisSentinelUsername: 'watcher' }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisSentinelUsername', message: expect.stringMatching(/needs redisSentinelPassword/) });
+    await expect(createCache({ ...quiet, redisUrl: 'redis://h:6379', redisSentinelUsername: 'watcher' }))
+      .rejects.toMatchObject({ code: 'conflicting_options', option: 'redisSentinelUsername' });
     const client = new Redis({ lazyConnect: true });
     await expect(createCache({ ...quiet, redis: client, redisTlsCaFile: file })).rejects.toMatchObject({ code: 'conflicting_options', option: 'redisTlsCaFile' });
     await expect(createCache({ ...quiet, redisTlsCaFile: 42 } as never)).rejects.toMatchObject({ code: 'invalid_type', option: 'redisTlsCaFile' });

@@ -56,6 +56,31 @@ describe.skipIf(!hasRedisServer)('a Sentinel-managed master', () => {
     expect(everything).not.toContain(SENTINEL_PASSWORD);
   });
 
+  it('logs in to the sentinels as an ACL user of their own (redisSentinelUsername)', async () => {
+    const sentinelGroup = await group();
+    const watcherPassword = 'watcher-pw-42d7';
+    // Each sentinel gets the user; its default user keeps the other password, so only the user's login can work.
+    for (const sentinel of sentinelGroup.sentinels) {
+      expect(sentinel.cli('ACL', 'SETUSER', 'watcher', 'on', `>${watcherPassword}`, 'allchannels', '+@all')).toBe('OK');
+    }
+    const logger = recordingLogger();
+    const asUser = await createReprise({
+      redisUrl: sentinelGroup.url(0), redisSentinelUsername: 'watcher', redisSentinelPassword: watcherPassword, logger, env: {}, warmSchedule: false,
+    });
+    cleanups.push(() => asUser.close());
+    await asUser.cache.set('recommendations', 'as-user', { ok: true });
+    expect(sentinelGroup.master().cli('EXISTS', 'reprise:recommendations:as-user')).toBe('1');
+    expect(asUser.cache.stats().tiers.redis).toMatchObject({ mode: 'sentinel', connection: 'ready' });
+
+    // The same password as the default user's is refused: the user name is what made the login above.
+    const asDefault = await createCache({
+      redisUrl: sentinelGroup.url(0), redisSentinelPassword: watcherPassword, logger: recordingLogger(), env: {}, redisConnectTimeoutMs: 500,
+    });
+    cleanups.push(() => asDefault.close());
+    expect(asDefault.stats().cacheType).toBe('memory');
+    expect(`${logger.lines.join('\n')}\n${JSON.stringify(asUser.cache.stats())}`).not.toContain(watcherPassword);
+  });
+
   for (const how of ['SENTINEL FAILOVER', 'killing the master'] as const) {
     it(`fails no call during a failover by ${how}, follows the new master, and writes land there`, async () => {
       const sentinelGroup = await group();
