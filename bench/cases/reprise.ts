@@ -1,16 +1,19 @@
 /**
  * reprise as a host would use it: createCache with a Redis URL and its default telemetry (metrics on its own
- * registry, the global no-op tracer). Each read goes through category, key encoding, counters and sampled timing.
- * A plan row may add options (`redisAutoPipelining`); the evidence tells which auto-pipelining the connection had.
+ * registry, the global no-op tracer), compiled as the package is (bench/lib/compiled-reprise.ts). Each read goes
+ * through category, key encoding, counters and sampled timing. A plan row may add options (`redisAutoPipelining`);
+ * the evidence tells which auto-pipelining the connection had.
  */
-import { createCacheParts, waitForRedis, type CacheOptions } from '../../src/cache/create-cache.js';
-import { silentLogger, type RepriseCache } from '../../src/index.js';
+import type { CacheOptions } from '../../src/cache/create-cache.js';
+import type { RepriseCache } from '../../src/index.js';
 import { runCase } from '../lib/case-main.js';
+import { compiledReprise } from '../lib/compiled-reprise.js';
 import { KEY_COUNT, TTL_SECONDS, benchKey, benchValue } from '../lib/payload.js';
 import { stormWorkload } from '../lib/storm.js';
 import type { CaseContext, CaseFile, Workload } from '../lib/workload.js';
 
 const CATEGORY = 'recommendations';
+const { createCacheParts, waitForRedis, silentLogger } = await compiledReprise();
 
 /** What `createCache` does (createCacheParts, then waitForRedis), keeping the parts to read the connection's settings. */
 async function open(context: CaseContext, maxEntries: number): Promise<RepriseCache> {
