@@ -6,6 +6,9 @@ import { markdownTable, passOrMiss, percent, ratio, si } from './format.js';
 import { summarize, type Summary } from './stats.js';
 import type { BenchSettings } from './settings.js';
 
+/** Slices each round is cut into, the contenders taking turns slice by slice (sections/libraries.ts). */
+export const ROUND_SLICES = 5;
+
 export interface RowOutcome {
   /** ops/s per round; index = round number, so rows of one scenario pair up round by round. */
   samples: number[];
@@ -163,7 +166,7 @@ export function librariesMarkdown(rows: readonly MeasuredRow[], bars: readonly B
   const setups = rows.map((row) => `- ${SCENARIO_TITLES[row.scenario]}, ${row.label}: ${row.error ? `FAILED: ${row.error.split('\n')[0]}` : row.setup}`);
   const method =
     `${settings.rounds} rounds of ~${settings.roundMs} ms per contender after ${settings.warmupMs} ms of warm-up, each contender in its own ` +
-    `process; ${placement}. The contenders of a scenario take turns round by round. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds. ` +
+    `process; ${placement}. The contenders of a scenario take turns within each round, in ${ROUND_SLICES} slices each, interleaved, so they are measured over the same stretch of time. Cost = baseline ops/s ÷ contender ops/s in the same round, median over rounds. ` +
     'A bar on a ratio takes the ratio round by round against its reference (the baseline, the awaited lru-cache get, or the rival) and is settled ' +
     'when the interquartile range of those ratios is narrower than the median\'s distance to its limit. reprise is held to being ahead of bentocache and ' +
     'cache-manager where they do the same work: the Redis hit, and the tiered set with its announcement to other instances (bentocache only: ' +

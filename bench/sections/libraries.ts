@@ -1,11 +1,13 @@
 /**
  * Part 1: reprise side by side with bare lru-cache, bare ioredis, bentocache and cache-manager 7. Every contender
- * runs in its own process against one redis-server; the contenders of a scenario take turns, one round each, in a
- * rotating order, so slow spells of this shared machine hit them all alike and each round gives a paired ratio.
+ * runs in its own process against one redis-server; the contenders of a scenario take turns in a rotating order, so
+ * slow spells of this shared machine hit them all alike and each round gives a paired ratio. A round is run as
+ * SLICES short slices per contender, interleaved (A B C A B C ...): the contenders of a round are then measured over
+ * the same stretch of time, not one after the other, and a slow spell of a second falls on all of them.
  */
 import { CaseProcess } from '../lib/child.js';
 import { startBenchRedis } from '../lib/bench-redis.js';
-import { libraryBars, librariesMarkdown, measureRows, type BarCheck, type MeasuredRow, type RowOutcome } from '../lib/libraries-report.js';
+import { ROUND_SLICES as SLICES, libraryBars, librariesMarkdown, measureRows, type BarCheck, type MeasuredRow, type RowOutcome } from '../lib/libraries-report.js';
 import { PLAN, type PlannedRow } from '../lib/plan.js';
 import type { BenchSettings } from '../lib/settings.js';
 import { choosePlacement, pinProcess, placementText, type Placement } from '../lib/placement.js';
@@ -60,7 +62,7 @@ async function benchScenario(
       keyPrefix: `bench-${row.caseFile}-${row.variant}${tag}:`,
       options: { ...row.options },
       warmupMs: settings.warmupMs,
-      roundMs: settings.roundMs,
+      roundMs: settings.roundMs / SLICES,
     });
     processes.set(row, contender);
     if (placement) pinProcess(contender.pid, placement.contenderCpu);
@@ -70,14 +72,19 @@ async function benchScenario(
     await Promise.all(rows.map((row) => processes.get(row)!.ready().catch((error) => fail(row, error))));
     for (const row of alive()) await processes.get(row)!.warmUp().catch((error) => fail(row, error));
     for (let round = 0; round < settings.rounds; round++) {
-      const order = rotate(alive(), round);
-      for (const row of order) {
-        try {
-          outcomes.get(row)!.samples[round] = await processes.get(row)!.round();
-        } catch (error) {
-          fail(row, error);
+      // Each slice runs the same number of operations per contender: the round's rate is the harmonic mean.
+      const secondsPerOp = new Map<PlannedRow, number>();
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const row of rotate(alive(), round + slice)) {
+          try {
+            const opsPerSecond = await processes.get(row)!.round();
+            secondsPerOp.set(row, (secondsPerOp.get(row) ?? 0) + 1 / opsPerSecond);
+          } catch (error) {
+            fail(row, error);
+          }
         }
       }
+      for (const row of alive()) outcomes.get(row)!.samples[round] = SLICES / secondsPerOp.get(row)!;
     }
     for (const row of alive()) {
       try {
