@@ -47,8 +47,10 @@ local PROBE_WINDOW = 16
 local repairs = 0
 local sweeping = false
 local function bucketKey(space, bucket) return base .. space .. string.format('%d', bucket) end
--- A legacy field is a packed ID: 17 bytes (Spotify) or 16 (ReccoBeats), never a digest's length.
-local function isLegacy(field) return #field > 8 end
+-- A digest is 8 bytes (forward) or 7 (reverse); a legacy field is a packed ID, 17 bytes (Spotify) or 16 (ReccoBeats).
+-- A field of any other length was written by nothing of ours: it is kept and counted, never rewritten.
+local function isDigest(field) return #field == 7 or #field == 8 end
+local function isLegacy(field) return #field == 16 or #field == 17 end
 -- The field (8 bytes forward, 7 reverse) and address hash of a packed ID in a space.
 local function fieldOf(space, id)
   local hex = redis.sha1hex(id)
@@ -56,9 +58,10 @@ local function fieldOf(space, id)
   if space == 's' then return struct.pack('>I4I4', hash, tonumber(string.sub(hex, 9, 16), 16)), hash end
   return struct.pack('>I4I2B', hash, tonumber(string.sub(hex, 9, 12), 16), tonumber(string.sub(hex, 13, 14), 16)), hash
 end
--- The address hash of a stored field: its first 4 bytes, or for a legacy field (the packed ID) the same, recomputed.
+-- The address hash of a stored field: a digest's first 4 bytes, or for a legacy field (the packed ID) the same,
+-- recomputed; a stray field is hashed like a legacy one.
 local function hashOf(field)
-  if not isLegacy(field) then return (struct.unpack('>I4', field)) end
+  if isDigest(field) then return (struct.unpack('>I4', field)) end
   return tonumber(string.sub(redis.sha1hex(field), 1, 8), 16)
 end
 local function address(hash, level, split)
@@ -461,7 +464,7 @@ while cursor < buckets and visited < budget do
   if ttl > longestTtl then longestTtl = ttl end
   local live = {}
   for i = 1, #all, 2 do
-    if not isLegacy(all[i]) and expiryOf(all[i + 1]) > now then live[all[i]] = true end
+    if isDigest(all[i]) and expiryOf(all[i + 1]) > now then live[all[i]] = true end
   end
   local dead, rewritten = {}, {}
   for i = 1, #all, 2 do

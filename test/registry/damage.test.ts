@@ -149,6 +149,30 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('damaged registry data on %
     expect(gateway.status().errors).toBe(0);
   });
 
+  it('keeps stray fields of any length in a bucket through splits and sweeps, and answers for every ID', async () => {
+    const { registry, gateway, keyPrefix, layout } = await open();
+    const client = gateway.client!;
+    const shard = layout.shards[5]!;
+    // Fields no version of the registry writes: shorter than an address hash, and between digest and ID lengths.
+    const strays = ['x', 'ab', 'abcdefghij'];
+    const live = encodeForward({ kind: 'missing', reason: 'manual', expiresAtMs: Date.now() + 3_600_000 });
+    for (const field of strays) await client.hset(layout.bucketKey(shard, 's', 0), field, live);
+    await client.expire(layout.bucketKey(shard, 's', 0), 3_600);
+
+    // Enough mappings in that shard to split its bucket 0 several times.
+    const pairs = freshPairs(4_000).filter(([id]) => layout.shardOf(packSpotifyId(id)) === shard).slice(0, 200);
+    expect(pairs.length).toBeGreaterThan(150);
+    await registry.bulkMarkValidated(pairs);
+    expect(await registry.bulkGetValidated(pairs.map(([id]) => id))).toEqual(new Map(pairs));
+    expect((await registry.stats()).redis!.forwardBuckets).toBeGreaterThan(1);
+    expect(await registry.sweep()).toMatchObject({ complete: true });
+
+    const stored = await inspectRegistry(client, keyPrefix);
+    expect(stored).toMatchObject({ validated: pairs.length, missing: strays.length });
+    expect(await registry.stats()).toMatchObject({ validated: pairs.length, missing: strays.length });
+    expect(gateway.status().errors).toBe(0);
+  });
+
   it('replaces bucket and meta keys of the wrong Redis type; the rest of the registry answers throughout', async () => {
     const writer = await open();
     const pairs = freshPairs(2_000);

@@ -43,7 +43,7 @@ export async function inspectRegistry(client: RedisClient, keyPrefix: string, no
         // As a flat list: binary fields made into object keys could collide.
         const flat = (await node.callBuffer('HGETALL', key)) as Buffer[];
         const values = flat.filter((_, i) => i % 2 === 1);
-        stored.legacy += flat.filter((field, i) => i % 2 === 0 && field.length > 8).length;
+        stored.legacy += flat.filter((field, i) => i % 2 === 0 && (field.length === 16 || field.length === 17)).length;
         stored.buckets += 1;
         stored.largestBucket = Math.max(stored.largestBucket, values.length);
         if ((await node.object('ENCODING', key)) !== 'listpack') stored.notListpack += 1;
