@@ -150,7 +150,7 @@ export class CacheInstrumentation {
     return this.telemetry.tracing ? undefined : performance.now();
   }
 
-  /** Ends an operation started with `startUntraced`: its duration, under the tier serving requests now. */
+  /** Ends a timed operation (`startUntraced`, `around`): its duration, under the tier serving requests now. */
   finish(operation: TimedOperation, started: number): void {
     this.observe(operation, this.backend(), started);
   }
@@ -165,16 +165,16 @@ export class CacheInstrumentation {
     try {
       running = run();
     } catch (error) {
-      this.observe(operation, this.backend(), started);
+      this.finish(operation, started);
       return Promise.reject(error);
     }
     return running.then(
       (result) => {
-        this.observe(operation, this.backend(), started);
+        this.finish(operation, started);
         return result;
       },
       (error: unknown) => {
-        this.observe(operation, this.backend(), started);
+        this.finish(operation, started);
         throw error;
       },
     );
@@ -188,7 +188,7 @@ export class CacheInstrumentation {
         return result;
       }, { attributes: { 'cache.operation': operation, 'cache.category': category } });
     } finally {
-      this.observe(operation, this.backend(), started);
+      this.finish(operation, started);
     }
   }
 
