@@ -87,6 +87,10 @@ export interface LookupHow {
 
 const MISS: Lookup = Object.freeze({ kind: 'miss' });
 
+function sameLookup(found: Lookup): Lookup {
+  return found;
+}
+
 /** The value a lookup found, or undefined. */
 export function valueOf(found: Lookup): unknown {
   return found.kind === 'memory' || found.kind === 'redis' ? found.value : undefined;
@@ -182,8 +186,9 @@ export class TwoTierCache {
     } catch (error) {
       return Promise.reject(error);
     }
-    const found = this.lookup(category, fullKey, GET);
-    if (found instanceof Promise) return found.then(valueOf) as Promise<T | undefined>;
+    // From Redis, the value itself is the answer: handed back in the reaction to the reply, not a turn later.
+    const found = this.lookup(category, fullKey, GET, valueOf);
+    if (found instanceof Promise) return found as Promise<T | undefined>;
     // A memory hit is answered with the entry's own settled promise, made once: no async frame, no extra turn of the
     // event loop, nothing allocated.
     if (found.kind === 'memory') return (found.settled ??= Promise.resolve(found.value)) as Promise<T | undefined>;
@@ -363,9 +368,12 @@ export class TwoTierCache {
 
   /**
    * The one way into the tiers. Memory answers synchronously (a hit, or a miss when `memoryOnly`); otherwise the
-   * answer is Redis's: a hit, a miss, or no answer with its reason. Every read is counted here (when `counted`).
+   * answer is Redis's: a hit, a miss, or no answer with its reason, handed back as `reply` makes it (the Lookup
+   * itself unless told). Every read is counted here (when `counted`).
    */
-  lookup(category: CacheCategory, fullKey: string, how: LookupHow): Lookup | Promise<Lookup> {
+  lookup(category: CacheCategory, fullKey: string, how: LookupHow): Lookup | Promise<Lookup>;
+  lookup<R>(category: CacheCategory, fullKey: string, how: LookupHow, reply: (found: Lookup) => R): Lookup | Promise<R>;
+  lookup<R>(category: CacheCategory, fullKey: string, how: LookupHow, reply = sameLookup as (found: Lookup) => R): Lookup | Promise<R> {
     const started = how.operation === 'get' && this.instrumentation.sampleMemoryRead() ? performance.now() : undefined;
     const entry = this.memory.entry(fullKey);
     if (entry !== undefined) {
@@ -375,18 +383,16 @@ export class TwoTierCache {
     if (how.counted) this.instrumentation.count(category, 'memory_miss');
     if (how.memoryOnly) return MISS;
     const counted = how.counted ? category : null;
-    if (!how.operation) return this.lookupRedis(counted, fullKey);
+    if (!how.operation) return this.lookupRedis(counted, fullKey, reply);
     // Untraced (the usual case), the read is timed in the same step that decodes Redis's answer.
     const startedUntraced = this.instrumentation.startUntraced();
-    if (startedUntraced !== undefined) return this.lookupRedis(counted, fullKey, how.operation, startedUntraced);
-    return this.instrumentation.around(how.operation, category, (span) => {
-      const reading = this.lookupRedis(counted, fullKey);
-      if (span === undefined) return reading;
-      return reading.then((found) => {
-        span.setAttribute('cache.hit', found.kind === 'redis');
-        return found;
-      });
-    });
+    if (startedUntraced !== undefined) return this.lookupRedis(counted, fullKey, reply, how.operation, startedUntraced);
+    return this.instrumentation.around(how.operation, category, (span) =>
+      this.lookupRedis(counted, fullKey, (found) => {
+        span?.setAttribute('cache.hit', found.kind === 'redis');
+        return reply(found);
+      }),
+    );
   }
 
   /** Writes both tiers (memory alone with `memoryOnly`); true when Redis answered the write, false when it did not. */
@@ -408,21 +414,27 @@ export class TwoTierCache {
    * timed as `timed` from `started` when given. Every Redis read comes this way: the gateway's reaction to the reply
    * decodes, counts and times it, with no promise or async function of its own in between.
    */
-  private lookupRedis(category: CacheCategory | null, fullKey: string, timed?: TimedOperation, started = 0): Promise<Lookup> {
+  private lookupRedis<R = Lookup>(
+    category: CacheCategory | null,
+    fullKey: string,
+    reply: (found: Lookup) => R = sameLookup as (found: Lookup) => R,
+    timed?: TimedOperation,
+    started = 0,
+  ): Promise<R> {
     if (!this.gateway.client) {
       if (timed) this.instrumentation.finish(timed, started);
-      return Promise.resolve(MISS);
+      return Promise.resolve(reply(MISS));
     }
     const mark = this.changes.mark();
-    return this.gateway.attemptThen('get', (client) => client.get(fullKey), READ, (read): Lookup => {
+    return this.gateway.attemptThen('get', (client) => client.get(fullKey), READ, (read): R => {
       try {
         if (!read.ok) {
           if (category) this.instrumentation.count(category, 'redis_miss');
           // An error reply (a wrong-type key) is an answer: a miss, which a later write may repair.
-          return isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason };
+          return reply(isReplyErrorReason(read.reason) ? MISS : { kind: 'unanswered', reason: read.reason });
         }
         const value = this.acceptFromRedis(category, fullKey, read.value, mark);
-        return value === undefined ? MISS : { kind: 'redis', value };
+        return reply(value === undefined ? MISS : { kind: 'redis', value });
       } finally {
         if (timed) this.instrumentation.finish(timed, started);
       }

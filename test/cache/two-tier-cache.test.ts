@@ -268,20 +268,23 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     await reader.listening;
     for (let i = 0; i < 20; i++) await reader.set('top_tracks', `k${i}`, 'old');
     for (let i = 0; i < 20; i++) expect(await reader.get('top_tracks', `k${i}`)).toBe('old');
+    // What reaches the socket: a Writable hands its buffered chunks to _write one at a time, or to _writev together.
     let socketWrites = 0;
     const client = parts.gateway.client!;
     for (const connection of masterConnections(client)) {
-      const stream = connection.stream as { write: (...args: unknown[]) => boolean };
-      const write = stream.write;
-      stream.write = function (this: unknown, ...args: unknown[]) {
-        socketWrites += 1;
-        return write.apply(this, args);
-      };
+      const stream = connection.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = stream[method];
+        stream[method] = function (this: unknown, ...args: unknown[]) {
+          socketWrites += 1;
+          return original.apply(this, args);
+        };
+      }
     }
 
     for (let i = 0; i < 100; i++) await parts.cache.set('top_tracks', `k${i}`, `new ${i}`);
     // The first set goes alone; each later one carries the announcement of the one before in the same write. On a
-    // Cluster nothing rides along (a pipeline holding a write would not follow a slot's move): a PUBLISH per turn.
+    // Cluster nothing rides along (the next write goes to its slot's node, on a connection of its own): a PUBLISH per turn.
     if (backendName === 'cluster') expect(socketWrites).toBeGreaterThan(100);
     else expect(socketWrites).toBe(100);
     // The last announcement goes at the next turn; every key is announced, one message per write (a Cluster may
@@ -292,6 +295,30 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     for (let i = 0; i < 20; i++) {
       await pollUntil(async () => (await reader.get('top_tracks', `k${i}`)) === `new ${i}`, `the reader to drop its copy of k${i}`);
     }
+  });
+
+  it('keeps writing when Redis refuses the announcements: each refusal is counted, no set fails, nothing is left unhandled', async () => {
+    // A user that may write keys but not publish on the invalidation channel: every PUBLISH is answered NOPERM.
+    for (const server of backend().servers) expect(server.cli('ACL', 'SETUSER', 'nopublish', 'on', '>nopublish-pw', '~*', '+@all', 'resetchannels')).toBe('OK');
+    const logger = recordingLogger();
+    const cache = await createCache({
+      redisUrl: backend().url.replace('redis://', 'redis://nopublish:nopublish-pw@'),
+      keyPrefix: 'refused:',
+      logger,
+      redisCommandTimeoutMs: 2_000,
+      redisConnectTimeoutMs: 15_000,
+    });
+    opened.push(cache);
+    for (let i = 0; i < 10; i++) expect(await cache.set('top_tracks', `k${i}`, i)).toBe(true);
+    // Every set's keys were offered for announcement; ten refusals at most (announcements coalesce), at least one.
+    await pollUntil(() => cache.stats().tiers.redis.errorsByReason.other >= 1, 'a refused announcement to be counted');
+    await cache.delete('top_tracks', 'k0');
+    const { tiers } = cache.stats();
+    expect(tiers.redis.invalidations.published).toBe(0);
+    expect(tiers.redis.breaker).toBe('closed');
+    expect(tiers.redis.errorsByReason.connection).toBe(0);
+    expect(logger.lines.some((line) => /publish failed \(other\).*NOPERM/.test(line))).toBe(true);
+    for (let i = 1; i < 10; i++) expect(backend().cli('GET', `refused:top_tracks:k${i}`)).not.toBe('');
   });
 
   it('reports stats per category and per tier', async () => {
