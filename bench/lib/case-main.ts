@@ -44,6 +44,8 @@ async function serve(file: CaseFile, send: (message: CaseMessage) => Promise<voi
       await meter.warmUp(request.warmupMs, request.roundMs);
       await send({ type: 'warmed' });
     } else if (message.type === 'round') {
+      // The lead-in's commands are not the round's: counted from after it.
+      await meter.prepareRound();
       const before = await commandCounts(control);
       const opsPerSecond = await meter.round();
       const after = await commandCounts(control);

@@ -1,10 +1,14 @@
-/** Command-line settings of `npm run bench`: which sections, and how long to measure. */
+/** Command-line settings of `npm run bench`: which sections (and scenarios of the libraries section), and how long to measure. */
+import { SCENARIO_TITLES } from './plan.js';
+import type { ScenarioName } from './workload.js';
 
 export const SECTIONS = ['libraries', 'registry', 'scenarios'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchSettings {
   sections: Section[];
+  /** Scenarios of the libraries section to run (default all). */
+  scenarios: ScenarioName[];
   /** Timed rounds per contender, interleaved across the contenders of a scenario. */
   rounds: number;
   roundMs: number;
@@ -37,10 +41,16 @@ export function parseSettings(argv: readonly string[]): BenchSettings {
   for (const section of sections) {
     if (!(SECTIONS as readonly string[]).includes(section)) throw new RangeError(`--only takes ${SECTIONS.join(', ')}; got ${section}`);
   }
-  const unknown = argv.filter((arg) => arg !== '--quick' && !/^--(only|rounds|roundMs|warmupMs|requests)=/.test(arg));
+  const allScenarios = Object.keys(SCENARIO_TITLES) as ScenarioName[];
+  const scenarios = value('scenarios')?.split(',').map((name) => name.trim()) ?? allScenarios;
+  for (const scenario of scenarios) {
+    if (!(allScenarios as string[]).includes(scenario)) throw new RangeError(`--scenarios takes ${allScenarios.join(', ')}; got ${scenario}`);
+  }
+  const unknown = argv.filter((arg) => arg !== '--quick' && !/^--(only|scenarios|rounds|roundMs|warmupMs|requests)=/.test(arg));
   if (unknown.length) throw new RangeError(`unknown option(s) ${unknown.join(' ')}; see bench/README.md`);
   return {
     sections: sections as Section[],
+    scenarios: scenarios as ScenarioName[],
     rounds: number('rounds'),
     roundMs: number('roundMs'),
     warmupMs: number('warmupMs'),

@@ -23,18 +23,18 @@ export async function benchLibraries(settings: BenchSettings, log: (line: string
   const server = await startBenchRedis();
   const placement = choosePlacement();
   const outcomes = new Map<PlannedRow, RowOutcome>();
+  const plan = PLAN.filter((row) => settings.scenarios.includes(row.scenario));
   try {
     if (placement) pinProcess(server.pid, placement.serverCpu);
-    const scenarios = [...new Set(PLAN.map((row) => row.scenario))];
-    for (const scenario of scenarios) {
+    for (const scenario of new Set(plan.map((row) => row.scenario))) {
       log(`  ${scenario}`);
-      const rows = PLAN.filter((row) => row.scenario === scenario);
+      const rows = plan.filter((row) => row.scenario === scenario);
       for (const [row, outcome] of await benchScenario(rows, server, placement, settings, log)) outcomes.set(row, outcome);
     }
   } finally {
     await server.destroy();
   }
-  const rows = measureRows(PLAN, outcomes);
+  const rows = measureRows(plan, outcomes);
   const bars = libraryBars(rows);
   return { rows, bars, markdown: librariesMarkdown(rows, bars, settings, placementText(placement)) };
 }
