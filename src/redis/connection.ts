@@ -59,9 +59,11 @@ export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuni
   };
   if (parsed.mode === 'standalone') {
     const node = parsed.nodes[0]!;
-    return new Redis({ ...common, host: node.host, port: node.port, db: parsed.db });
+    return keepSocketErrorsHandled(new Redis({ ...common, host: node.host, port: node.port, db: parsed.db }));
   }
-  if (parsed.mode === 'sentinel') return restartAfterStrayEnd(new Redis({ ...common, ...sentinelOptions(parsed, tuning, tls), db: parsed.db }));
+  if (parsed.mode === 'sentinel') {
+    return keepSocketErrorsHandled(restartAfterStrayEnd(new Redis({ ...common, ...sentinelOptions(parsed, tuning, tls), db: parsed.db })));
+  }
   const clusterOptions: ClusterOptions = {
     enableOfflineQueue: false,
     redisOptions: common,
@@ -73,8 +75,30 @@ export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuni
     retryDelayOnFailover: 100,
     scaleReads: 'master',
   };
-  return new Cluster(parsed.nodes as ClusterNode[], clusterOptions);
+  return keepSocketErrorsHandled(new Cluster(parsed.nodes as ClusterNode[], clusterOptions));
 }
+
+/**
+ * Node's TLS socket may emit 'error' more than once: an alert after the handshake is emitted as it arrives, without
+ * closing the socket, and a failed write on it emits again. ioredis listens once per socket, so the second would be
+ * an uncaught exception that ends the host. Each socket of reprise's own connections (every node's, on a Cluster)
+ * keeps a listener for as long as it lives; ioredis still hears the first error and reconnects as it would.
+ */
+function keepSocketErrorsHandled<C extends RedisClient>(client: C): C {
+  if (isCluster(client)) {
+    client.on('+node', (node: Redis) => keepSocketErrorsHandled(node));
+    return client;
+  }
+  const guard = () => {
+    const stream = client.stream as Redis['stream'] | undefined;
+    if (stream && !stream.listeners('error').includes(ignoreSocketError)) stream.on('error', ignoreSocketError);
+  };
+  client.on('connect', guard);
+  client.on('error', guard);
+  return client;
+}
+
+function ignoreSocketError(): void {}
 
 /**
  * A Sentinel-managed master: each (re)connection asks the sentinels where the master is and checks its role. The
@@ -132,14 +156,16 @@ function restartAfterStrayEnd(client: Redis): Redis {
  */
 export function duplicateForSubscriber(client: RedisClient): RedisClient {
   if (isCluster(client)) {
-    return client.duplicate(undefined, {
-      enableOfflineQueue: true,
-      enableAutoPipelining: false,
-      redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true, enableAutoPipelining: false },
-    });
+    return keepSocketErrorsHandled(
+      client.duplicate(undefined, {
+        enableOfflineQueue: true,
+        enableAutoPipelining: false,
+        redisOptions: { ...client.options.redisOptions, enableOfflineQueue: true, enableAutoPipelining: false },
+      }),
+    );
   }
   const subscriber = client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false, lazyConnect: false });
-  return isSentinelManaged(subscriber) ? restartAfterStrayEnd(subscriber) : subscriber;
+  return keepSocketErrorsHandled(isSentinelManaged(subscriber) ? restartAfterStrayEnd(subscriber) : subscriber);
 }
 
 export function isCluster(client: RedisClient): client is Cluster {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
+import { createCacheParts, waitForRedis } from '../../src/cache/create-cache.js';
 import { createReprise, type Reprise } from '../../src/reprise.js';
 import type { ComputeRecommendations } from '../../src/moods/types.js';
 import { recordingLogger } from '../harness/logger.js';
@@ -113,6 +114,26 @@ describe.skipIf(!hasRedisServer || !hasOpenssl)('TLS, and a least-privilege ACL 
     expect(everything).not.toContain(ACL_PASSWORD);
     // Nothing reached Redis as that user: it never authenticated.
     expect(server.cli('GET', 'reprise:recommendations:k')).toBe('');
+  });
+
+  it('survives a TLS socket that reports an error twice (an alert after the handshake, then a failed write): no uncaught exception', async () => {
+    const parts = createCacheParts({ redisUrl: url(), redisTlsCaFile: files.ca, logger: recordingLogger(), env: {}, keyPrefix: 'twice:' });
+    try {
+      await waitForRedis(parts);
+      const client = parts.gateway.client!;
+      expect(client.status).toBe('ready');
+      // What Node's TLS socket does: it emits an alert it reads as an error, and emits again when a write then fails.
+      // ioredis listens once per socket; without a listener of reprise's own, the second emit throws right here.
+      const stream = (client as { stream: NodeJS.EventEmitter }).stream;
+      expect(() => {
+        stream.emit('error', new Error('tlsv1 alert decode error'));
+        stream.emit('error', new Error('write EPIPE'));
+      }).not.toThrow();
+      await parts.cache.set('recommendations', 'after', 'still served');
+      expect(await parts.cache.get('recommendations', 'after')).toBe('still served');
+    } finally {
+      await parts.cache.close();
+    }
   });
 
   it('speaks only TLS on its port: a plain redis:// URL there never connects', async () => {
