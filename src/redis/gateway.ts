@@ -180,7 +180,8 @@ export class RedisGateway {
           settled = true;
           this.watch.end(waiting);
           this.breaker.recordSuccess();
-          this.noteBackend();
+          // A reply moves the backend to Redis at most: nothing to note while it is there already.
+          if (this.lastBackend !== 'redis') this.noteBackend();
           settle({ ok: true, value });
         },
         (error: unknown) => {
