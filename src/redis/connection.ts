@@ -82,7 +82,9 @@ export function createRedisClient(parsed: ParsedRedisUrl, tuning: ConnectionTuni
  * Node's TLS socket may emit 'error' more than once: an alert after the handshake is emitted as it arrives, without
  * closing the socket, and a failed write on it emits again. ioredis listens once per socket, so the second would be
  * an uncaught exception that ends the host. Each socket of reprise's own connections (every node's, on a Cluster)
- * keeps a listener for as long as it lives; ioredis still hears the first error and reconnects as it would.
+ * keeps a listener for as long as it lives; ioredis still hears the first error, and reconnects once the socket
+ * closes, as before. (The short-lived connections ioredis makes to ask sentinels, and the one a Cluster keeps for
+ * pub/sub of its own accord, are ioredis's and not reached here.)
  */
 function keepSocketErrorsHandled<C extends RedisClient>(client: C): C {
   if (isCluster(client)) {
