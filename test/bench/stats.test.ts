@@ -35,11 +35,14 @@ describe('bench command line', () => {
     const quick = parseSettings(['--quick', '--only=registry,scenarios', '--rounds=3']);
     expect(quick).toMatchObject({ quick: true, sections: ['registry', 'scenarios'], rounds: 3 });
     expect(quick.command).toBe('npm run bench -- --quick --only=registry,scenarios --rounds=3');
+    expect(parseSettings([]).scenarios).toEqual(['l1-get-hit', 'redis-get-hit', 'tiered-set', 'get-or-set-storm']);
+    expect(parseSettings(['--scenarios=tiered-set,redis-get-hit']).scenarios).toEqual(['tiered-set', 'redis-get-hit']);
   });
 
   it('refuses unknown sections, bad numbers and unknown options with a clear message', () => {
     expect(() => parseSettings(['--only=speed'])).toThrow(/--only takes libraries, registry, scenarios/);
     expect(() => parseSettings(['--rounds=0'])).toThrow(/--rounds must be a positive whole number/);
     expect(() => parseSettings(['--fast'])).toThrow(/unknown option/);
+    expect(() => parseSettings(['--scenarios=redis-hit'])).toThrow(/--scenarios takes l1-get-hit, redis-get-hit, tiered-set, get-or-set-storm; got redis-hit/);
   });
 });
