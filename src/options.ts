@@ -5,7 +5,7 @@
 import type { RequestHandler } from 'express';
 import type { TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import type { CacheOptions } from './cache/create-cache.js';
+import { CACHE_OPTIONS, checkConnectionOptionTypes, type CacheOptions } from './cache/create-cache.js';
 import type { ComputeRecommendations } from './moods/types.js';
 import { RECCOBEATS_OPTIONS, type ReccobeatsOptions } from './reccobeats/options.js';
 import { bloomSettingsOf, missingMarkModeOf, type BloomOptions, type MissingMarkMode } from './registry/missing-filters.js';
@@ -52,14 +52,18 @@ export interface IdRegistrySettings {
 
 const ID_REGISTRY_SETTINGS = optionNames<IdRegistrySettings>({ missing: true, bloom: true });
 
-/** Every option of createReprise, once: the compiler refuses this list if an option of RepriseOptions is missing. */
-const KNOWN_OPTIONS = optionNames<RepriseOptions>({
-  redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redisSentinelUsername: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
-  redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
-  adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
-  warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, idRegistry: true, registry: true,
-  tracerProvider: true, adminBodyLimit: true, express: true, redisMemoryIntervalMs: true,
-});
+/**
+ * Every option of createReprise, once: the cache's (but its telemetry, which createReprise builds), then its own, a
+ * list the compiler refuses if an option of RepriseOptions beyond the cache's is missing.
+ */
+const KNOWN_OPTIONS: readonly string[] = [
+  ...CACHE_OPTIONS.filter((name) => name !== 'telemetry'),
+  ...optionNames<Omit<RepriseOptions, keyof CacheOptions>>({
+    adminToken: true, adminAuth: true, computeRecommendations: true, popularMoods: true, warmSchedule: true, warmTimezone: true,
+    warmConcurrency: true, warmMoodTimeoutMs: true, warmTopRequested: true, reccobeats: true, idRegistry: true, registry: true,
+    tracerProvider: true, adminBodyLimit: true, express: true,
+  }),
+];
 
 export { fromEnv, RepriseOptionsError };
 
@@ -68,10 +72,7 @@ export function validateOptions(options: unknown): RepriseOptions {
   if (options === undefined) return {};
   knownKeys(options, KNOWN_OPTIONS, '');
   const o = options as RepriseOptions;
-  optionOfType(o.redisUrl, 'string', 'redisUrl');
-  optionOfType(o.redisTlsCaFile, 'string', 'redisTlsCaFile');
-  optionOfType(o.redisSentinelPassword, 'string', 'redisSentinelPassword');
-  optionOfType(o.redisSentinelUsername, 'string', 'redisSentinelUsername');
+  checkConnectionOptionTypes(o);
   optionOfType(o.keyPrefix, 'string', 'keyPrefix');
   optionOfType(o.adminToken, 'string', 'adminToken');
   optionOfType(o.adminAuth, 'function', 'adminAuth');

@@ -6,7 +6,7 @@
 import type { RequestHandler, Router } from 'express';
 import { createAdminRouter } from '../middleware/admin-router.js';
 import { metricsHandler } from '../middleware/metrics-handler.js';
-import { createCacheParts, waitForRedis } from './cache/create-cache.js';
+import { CACHE_OPTIONS, createCacheParts, waitForRedis, type CacheOptions } from './cache/create-cache.js';
 import type { RepriseCache } from './cache/reprise-cache.js';
 import { consoleLogger } from './logger.js';
 import { PopularMoods } from './moods/popular-moods.js';
@@ -36,13 +36,9 @@ export async function createReprise(input?: RepriseOptions): Promise<Reprise> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
   const telemetry = new Telemetry(defined({ registry: options.registry, tracerProvider: options.tracerProvider }));
-  const { redisUrl, redisTlsCaFile, redisSentinelPassword, redisSentinelUsername, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs } = options;
-  const cacheParts = createCacheParts({
-    ...defined({ redisUrl, redisTlsCaFile, redisSentinelPassword, redisSentinelUsername, redis, keyPrefix, memory, ttls, redisCommandTimeoutMs, redisMaxWaitMs, redisAutoPipelining, redisConnectTimeoutMs, circuitBreaker, similarityThreshold, redisMemoryIntervalMs }),
-    telemetry,
-    logger,
-    env,
-  });
+  // The cache's options go on as given, by the one list of them: an option added there cannot be left behind here.
+  const cacheOptions = defined(Object.fromEntries(CACHE_OPTIONS.map((name) => [name, options[name as keyof RepriseOptions]]))) as CacheOptions;
+  const cacheParts = createCacheParts({ ...cacheOptions, telemetry, logger, env });
   const { cache, gateway } = cacheParts;
   // Whatever is built before a failure is closed again: a bad option must not leave a Redis connection behind.
   const opened: Array<{ close(): unknown }> = [cache];

@@ -29,6 +29,18 @@ describe('createReprise options', () => {
     await expect(createReprise({ circuitBreaker: { failureThreshold: 0 }, env: {} })).rejects.toThrow(/circuitBreaker.failureThreshold must be a positive whole number/);
     await expect(createReprise({ circuitBreaker: { openMs: 5_000, maxOpenMs: 1_000 }, env: {} })).rejects.toThrow(/maxOpenMs must be a whole number >= 5000/);
     await expect(createReprise({ reccobeats: { batchsize: 10 } } as never)).rejects.toThrow(/did you mean reccobeats.batchSize\?/);
+    await expect(createReprise({ redisSentinelUsername: 5 } as never)).rejects.toThrow(/redisSentinelUsername/);
+    await expect(createReprise({ redisAutoPipelining: 'yes' } as never)).rejects.toThrow(/redisAutoPipelining/);
+  });
+
+  it("hands the cache's options to the cache", async () => {
+    const reprise = await createReprise({ logger: recordingLogger(), env: {}, warmSchedule: false, memory: { maxEntries: 7, maxBytes: 9_999 }, similarityThreshold: 0.8 });
+    try {
+      expect(reprise.cache.stats().tiers.memory).toMatchObject({ maxEntries: 7, maxBytes: 9_999 });
+      expect(reprise.cache.similarityThreshold).toBe(0.8);
+    } finally {
+      await reprise.close();
+    }
   });
 
   it('refuses an invalid cron expression at start, clearly', async () => {

@@ -69,8 +69,11 @@ export interface CacheOptions {
   redisMemoryIntervalMs?: number;
 }
 
-/** Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing. */
-const CACHE_OPTIONS = optionNames<CacheOptions>({
+/**
+ * Every option of createCache, once: the compiler refuses this list if an option of CacheOptions is missing.
+ * createReprise takes the same options, and hands them on by this list.
+ */
+export const CACHE_OPTIONS = optionNames<CacheOptions>({
   redisUrl: true, redisTlsCaFile: true, redisSentinelPassword: true, redisSentinelUsername: true, redis: true, keyPrefix: true, memory: true, ttls: true, redisCommandTimeoutMs: true, redisMaxWaitMs: true,
   redisAutoPipelining: true, redisConnectTimeoutMs: true, circuitBreaker: true, similarityThreshold: true, logger: true, env: true,
   telemetry: true, redisMemoryIntervalMs: true,
@@ -107,14 +110,19 @@ export async function waitForRedis({ cache, gateway, connectTimeoutMs }: CachePa
   clearTimeout(timer);
 }
 
-/** The cache and the Redis gateway it shares with the registry and the mood warmer, without waiting for Redis. */
-export function createCacheParts(options: CacheOptions = {}): CacheParts {
-  knownKeys(options, CACHE_OPTIONS, '');
+/** The kinds of the options that say how to reach Redis; createReprise checks them too, before it builds anything. */
+export function checkConnectionOptionTypes(options: CacheOptions): void {
   optionOfType(options.redisUrl, 'string', 'redisUrl');
   optionOfType(options.redisTlsCaFile, 'string', 'redisTlsCaFile');
   optionOfType(options.redisSentinelPassword, 'string', 'redisSentinelPassword');
   optionOfType(options.redisSentinelUsername, 'string', 'redisSentinelUsername');
   optionOfType(options.redisAutoPipelining, 'boolean', 'redisAutoPipelining');
+}
+
+/** The cache and the Redis gateway it shares with the registry and the mood warmer, without waiting for Redis. */
+export function createCacheParts(options: CacheOptions = {}): CacheParts {
+  knownKeys(options, CACHE_OPTIONS, '');
+  checkConnectionOptionTypes(options);
   const env = options.env ?? process.env;
   const logger = options.logger ?? consoleLogger;
   const keyPrefix = validateKeyPrefix(options.keyPrefix ?? fromEnv(env, 'REPRISE_KEY_PREFIX') ?? DEFAULT_KEY_PREFIX);
