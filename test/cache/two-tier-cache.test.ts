@@ -321,6 +321,23 @@ describe.skipIf(!hasRedisServer).each(BACKEND_NAMES)('two-tier cache on %s Redis
     for (let i = 1; i < 10; i++) expect(backend().cli('GET', `refused:top_tracks:k${i}`)).not.toBe('');
   });
 
+  it('keeps serving when a socket reports an error twice (as a TLS socket may), on every node', async () => {
+    const parts = createCacheParts({ redisUrl: backend().url, keyPrefix: 'twice:', logger: recordingLogger(), redisCommandTimeoutMs: 2_000, redisConnectTimeoutMs: 15_000 });
+    opened.push(parts.cache);
+    await waitForRedis(parts);
+    await parts.cache.set('top_tracks', 'before', 1);
+    // ioredis listens once per socket: without a listener of reprise's own, the second emit throws right here.
+    for (const connection of masterConnections(parts.gateway.client!)) {
+      const stream = connection.stream as unknown as NodeJS.EventEmitter;
+      expect(() => {
+        stream.emit('error', new Error('tlsv1 alert decode error'));
+        stream.emit('error', new Error('write EPIPE'));
+      }).not.toThrow();
+    }
+    await parts.cache.set('top_tracks', 'after', 2);
+    expect(await parts.cache.get('top_tracks', 'after')).toBe(2);
+  });
+
   it('reports stats per category and per tier', async () => {
     const cache = await open({ memory: { maxEntries: 10, maxBytes: 10_000 } }, 'stats:');
     await cache.set('recommendations', 'a', { x: 'y' });
